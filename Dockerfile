@@ -1,0 +1,21 @@
+# SessionShot on Debian bookworm with Debian's Chromium (no Playwright browser download).
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      chromium fonts-dejavu-core fonts-liberation ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /srv/sessionshot
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY sessions ./sessions
+COPY captures ./captures
+COPY storage ./storage
+RUN pip install --no-cache-dir .
+
+ENV SESSIONSHOT_CHROMIUM_PATH=/usr/bin/chromium \
+    PYTHONUNBUFFERED=1
+EXPOSE 8080
+ENTRYPOINT ["/usr/bin/tini", "--", "sessionshot"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -1,0 +1,100 @@
+"""Maps every exception to the documented error shapes, by class, in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pydantic import ValidationError
+from quart import Quart, Response
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from app.errors import (
+    ApiError,
+    Internal,
+    NotFound,
+    ValidationFailed,
+    error_response,
+    for_status,
+)
+from app.tenancy import DomainNotListed, KeyNotFound, TenancyError, WorkspaceNotFound
+from sessions.domains import InvalidDomain
+
+log = logging.getLogger("sessionshot.errors")
+
+
+def describe_validation(err: ValidationError) -> str:
+    """A short, safe description of pydantic errors: locations and messages, never input."""
+    parts = []
+    for item in err.errors(include_input=False, include_url=False)[:5]:
+        loc = ".".join(str(p) for p in item["loc"]) or "body"
+        parts.append(f"{loc}: {item['msg']}")
+    return "; ".join(parts) or "Invalid request."
+
+
+# Domain errors of the other packages, by class (most specific first in the MRO walk).
+_DOMAIN_ERRORS: dict[type[Exception], tuple[type[ApiError], str | None]] = {
+    WorkspaceNotFound: (NotFound, "Workspace not found."),
+    KeyNotFound: (NotFound, "API key not found."),
+    DomainNotListed: (NotFound, "Domain not found."),
+    TenancyError: (NotFound, None),
+    InvalidDomain: (ValidationFailed, None),
+    # A JSON body that is not UTF-8 fails while it is decoded, before any validation.
+    UnicodeDecodeError: (ValidationFailed, "Malformed request body."),
+}
+
+
+def to_api_error(err: Exception) -> ApiError | None:
+    """The documented error for a domain exception, or None when it has no mapping."""
+    if isinstance(err, ApiError):
+        return err
+    for cls in type(err).__mro__:
+        mapped = _DOMAIN_ERRORS.get(cls)
+        if mapped is not None:
+            api_cls, message = mapped
+            return api_cls(message or str(err) or None)
+    return None
+
+
+async def _api_error(err: ApiError) -> Response:
+    return error_response(err)
+
+
+async def _domain_error(err: Exception) -> Response:
+    mapped = to_api_error(err)
+    return error_response(mapped if mapped is not None else Internal())
+
+
+async def _schema_error(err: RequestSchemaValidationError) -> Response:
+    cause = err.validation_error
+    if isinstance(cause, ValidationError):
+        return error_response(ValidationFailed(describe_validation(cause)))
+    return error_response(ValidationFailed("Request body must be a JSON object."))
+
+
+async def _http_error(err: HTTPException) -> Response:
+    status = err.code or 500
+    if status >= 500:
+        return error_response(Internal())
+    messages = {400: "Malformed request body.", 404: "Not found."}
+    allow = getattr(err, "valid_methods", None)
+    headers = {"Allow": ", ".join(sorted(allow))} if allow else None
+    return error_response(for_status(status)(messages.get(status), headers=headers))
+
+
+async def _unexpected(err: Exception) -> Response:
+    if isinstance(err, asyncio.CancelledError):
+        raise err
+    log.error("unhandled error", extra={"errorType": type(err).__name__})
+    return error_response(Internal())
+
+
+def install(app: Quart) -> None:
+    """Register the handlers on ``app``."""
+    app.register_error_handler(ApiError, _api_error)
+    for cls in _DOMAIN_ERRORS:
+        app.register_error_handler(cls, _domain_error)
+    app.register_error_handler(RequestSchemaValidationError, _schema_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

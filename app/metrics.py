@@ -1,0 +1,44 @@
+"""Prometheus metrics of one process, on a registry of its own (no module globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """The service's counters, gauges and histograms."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        reg = self.registry
+        self.requests = Counter(
+            "sessionshot_http_requests", "HTTP requests", ["method", "status"], registry=reg
+        )
+        self.active_sessions = Gauge(
+            "sessionshot_active_sessions", "Live sessions on this instance", registry=reg
+        )
+        self.session_starts = Counter(
+            "sessionshot_session_starts", "Sessions started", ["kind"], registry=reg
+        )
+        self.action_latency = Histogram(
+            "sessionshot_action_seconds", "Action latency", ["type"], registry=reg
+        )
+        self.captures = Counter(
+            "sessionshot_captures", "Captures by final status", ["status"], registry=reg
+        )
+        self.capture_latency = Histogram(
+            "sessionshot_capture_seconds", "Capture latency, queued to final", registry=reg
+        )
+        self.queue_depth = Gauge(
+            "sessionshot_capture_queue_depth", "Capture jobs waiting", registry=reg
+        )
+        self.routed_requests = Counter(
+            "sessionshot_routed_requests", "Requests forwarded to an owner", registry=reg
+        )
+        self.credits_billed = Counter(
+            "sessionshot_credits_billed", "Credits billed at session close", registry=reg
+        )
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,43 @@
+"""Run the API on Hypercorn with a graceful stop on SIGTERM / SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from app.factory import create_app
+from app.settings import Settings
+
+log = logging.getLogger("sessionshot.server")
+
+GRACEFUL_TIMEOUT_S = 10.0
+
+
+def hypercorn_config(host: str, port: int) -> Config:
+    """Hypercorn settings: our own access log line, its errors through JSON logging."""
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = GRACEFUL_TIMEOUT_S
+    config.keep_alive_timeout = 75
+    return config
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set ``stop`` on SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def serve_api(settings: Settings, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set, then drain and return."""
+    app = create_app(settings)
+    log.info("serving", extra={"event": "serving", "host": host, "port": port})
+    await serve(app, hypercorn_config(host, port), shutdown_trigger=stop.wait)
+    log.info("stopped", extra={"event": "stopped"})

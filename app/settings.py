@@ -1,0 +1,129 @@
+"""Service configuration: every ``SESSIONSHOT_`` variable, read once, immutable."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shutil
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """Parse ``600/minute`` into ``(limit, period_s)``."""
+    match = _RATE_RE.match(text)
+    if match is None:
+        raise ValueError("expected COUNT/PERIOD, e.g. 600/minute")
+    limit = int(match.group(1))
+    if limit < 1:
+        raise ValueError("the count must be at least 1")
+    return limit, _RATE_PERIODS[match.group(2)]
+
+
+def _default_chromium() -> str:
+    return shutil.which("chromium") or "/usr/bin/chromium"
+
+
+class Settings(BaseSettings):
+    """All configuration of a SessionShot process (SPEC section 9)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SESSIONSHOT_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "ss:"
+    instance_id: str = ""
+    public_url: str = ""
+    secret_key: SecretStr | None = None
+    payload_key: SecretStr | None = None
+    admin_token: SecretStr | None = None
+
+    storage: Literal["local", "s3"] = "local"
+    storage_dir: str = "./var/storage"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    signed_url_ttl_s: int = Field(default=600, ge=1, alias="SESSIONSHOT_SIGNED_URL_TTL")
+
+    chromium_path: str = Field(default_factory=_default_chromium)
+    max_sessions: int = Field(default=50, ge=1)
+    session_max_ttl_s: int = Field(default=3600, ge=10, alias="SESSIONSHOT_SESSION_MAX_TTL")
+    workspace_max_sessions: int = Field(default=20, ge=1)
+    warm_contexts: int = Field(default=2, ge=0)
+    worker_concurrency: int = Field(default=4, ge=1)
+    worker_grace_s: float = Field(default=30, ge=0)
+    capture_timeout_s: float = Field(default=60, gt=0, alias="SESSIONSHOT_CAPTURE_TIMEOUT")
+    instance_timeout_s: float = Field(default=15, gt=0, alias="SESSIONSHOT_INSTANCE_TIMEOUT")
+
+    upstream_proxy: str | None = None
+    target_allow_cidrs: str = ""
+    host_map: str = ""
+    ignore_https_errors: bool = False
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_content_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    rate_limit: str = "600/minute"
+    log_level: str = "INFO"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("target_allow_cidrs")
+    @classmethod
+    def _check_cidrs(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if not value or "{" in value or "}" in value:
+            raise ValueError("must be non-empty and contain no braces")
+        return value
+
+    @property
+    def rate(self) -> tuple[int, int]:
+        """The per-key rate limit as ``(limit, period_s)``."""
+        return parse_rate(self.rate_limit)
+
+    def require_secret(self) -> bytes:
+        """The signing secret, or a :class:`SettingsError` naming the variable."""
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
+            raise SettingsError("SESSIONSHOT_SECRET_KEY: required, at least 16 characters")
+        return self.secret_key.get_secret_value().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; a bad value becomes a :class:`SettingsError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        problems = []
+        for item in err.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            name = _env_name(field)
+            problems.append(f"{name}: {item['msg']}")
+        raise SettingsError("; ".join(problems)) from err
+
+
+def _env_name(field: str) -> str:
+    if field.startswith("SESSIONSHOT_"):
+        return field
+    info = Settings.model_fields.get(field)
+    if info is not None and info.alias:
+        return info.alias
+    return "SESSIONSHOT_" + field.upper()

@@ -1,0 +1,39 @@
+"""What the lifespan opens and the handlers use, reachable from the current app."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from quart import current_app
+from redis.asyncio import Redis
+
+from app.keys import AppKeys
+from app.metrics import Metrics
+from app.ratelimit import RateLimiter
+from app.settings import Settings
+from app.tenancy import Tenancy
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class AppState:
+    """The live resources of one API instance."""
+
+    settings: Settings
+    redis: Redis
+    keys: AppKeys
+    tenancy: Tenancy
+    limiter: RateLimiter
+    metrics: Metrics
+    checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+
+STATE_KEY = "sessionshot"
+
+
+def app_state() -> AppState:
+    """The state of the app handling the current request."""
+    state: AppState = current_app.extensions[STATE_KEY]
+    return state

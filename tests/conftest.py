@@ -1,0 +1,67 @@
+"""Fixtures shared by every tier: a private redis-server and in-process API instances."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.logs import configure_logging
+from tests.support.procs import RedisServer
+from tests.support.service import Service, settings_for_tests, start_service
+
+ServiceFactory = Callable[..., Awaitable[Service]]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _json_logs() -> None:
+    configure_logging("WARNING")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One private redis-server on a free port for the whole run."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of this test's own, so tests sharing Redis never see each other."""
+    return f"t{secrets.token_hex(4)}:"
+
+
+@pytest.fixture
+async def make_service(redis_server: RedisServer, prefix: str) -> AsyncIterator[ServiceFactory]:
+    """Start API instances on the test's prefix; they are stopped after the test."""
+    started: list[Service] = []
+
+    async def factory(**overrides: Any) -> Service:
+        redis_url = overrides.pop("redis_url", redis_server.url)
+        service = await start_service(settings_for_tests(redis_url, prefix, **overrides))
+        started.append(service)
+        return service
+
+    yield factory
+    for service in reversed(started):
+        await service.aclose()
+
+
+@pytest.fixture
+async def service(make_service: ServiceFactory) -> Service:
+    """One API instance with default settings."""
+    return await make_service()
+
+
+@pytest.fixture
+def tmp_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone (for tests that stop it)."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()

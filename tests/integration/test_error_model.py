@@ -1,0 +1,151 @@
+"""Both error shapes, 405, 413, malformed bodies, rate limits and readiness (SPEC 2, 5, 7)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support.procs import RedisServer
+from tests.support.service import ADMIN_TOKEN, Service
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def _api_shape(body: object, code: str) -> None:
+    assert isinstance(body, dict) and set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"} and body["error"]["code"] == code
+    assert "Traceback" not in body["error"]["message"]
+
+
+def _v1_shape(body: object, code: str) -> None:
+    assert isinstance(body, dict) and body["success"] is False and body["code"] == code
+    assert isinstance(body["error"], str) and "Traceback" not in body["error"]
+
+
+async def test_unknown_paths_answer_404_in_each_shape(service: Service) -> None:
+    _, key = await service.new_key()
+    auth = {"Authorization": f"Bearer {key}"}
+    _api_shape((await service.http.get("/api/nothing", headers=auth)).json(), "NOT_FOUND")
+    _v1_shape((await service.http.get("/v1/nothing", headers=auth)).json(), "NOT_FOUND")
+    _api_shape((await service.http.get("/nothing")).json(), "NOT_FOUND")
+
+
+async def test_wrong_method_is_405_with_allow(service: Service) -> None:
+    response = await service.http.put("/admin/workspaces", headers=ADMIN, json={})
+    assert response.status_code == 405
+    _api_shape(response.json(), "METHOD_NOT_ALLOWED")
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    health = await service.http.post("/healthz")
+    assert health.status_code == 405
+    _api_shape(health.json(), "METHOD_NOT_ALLOWED")
+
+
+async def test_body_over_limit_is_413(make_service: object) -> None:
+    service: Service = await make_service(max_body_bytes=2048)  # type: ignore[operator]
+    big = {"name": "x" * 4096}
+    response = await service.http.post("/admin/workspaces", headers=ADMIN, json=big)
+    assert response.status_code == 413
+    _api_shape(response.json(), "PAYLOAD_TOO_LARGE")
+
+    async def chunks() -> object:
+        for _ in range(8):
+            yield b"x" * 1024
+
+    streamed = await service.http.post(
+        "/admin/workspaces",
+        headers={**ADMIN, "Content-Type": "application/json"},
+        content=chunks(),  # type: ignore[arg-type]
+    )
+    assert streamed.status_code == 413, "a chunked body without Content-Length is capped too"
+
+
+async def test_malformed_and_invalid_bodies_are_400(service: Service) -> None:
+    cases = [
+        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}),
+        ({"content": b"[1, 2]", "headers": {"Content-Type": "application/json"}}),
+        ({"json": {"name": "ok", "extra": 1}}),
+        ({"json": {"name": ""}}),
+        ({"json": {}}),
+        ({"content": b"\xff\xfe", "headers": {"Content-Type": "application/json"}}),
+        ({"content": b"name=x", "headers": {"Content-Type": "text/plain"}}),
+    ]
+    for case in cases:
+        headers = {**ADMIN, **case.pop("headers", {})}
+        response = await service.http.post("/admin/workspaces", headers=headers, **case)
+        assert response.status_code == 400, (case, response.text)
+        _api_shape(response.json(), "VALIDATION_ERROR")
+
+
+async def test_rate_limit_is_per_key_with_headers(make_service: object) -> None:
+    service: Service = await make_service(rate_limit="3/minute")  # type: ignore[operator]
+    _, key = await service.new_key()
+    _, other = await service.new_key()
+    auth = {"Authorization": f"Bearer {key}"}
+    remaining = []
+    for _ in range(3):
+        response = await service.http.get("/v1/x", headers=auth)
+        assert response.status_code == 404
+        assert response.headers["RateLimit-Limit"] == "3"
+        remaining.append(int(response.headers["RateLimit-Remaining"]))
+    assert remaining == [2, 1, 0]
+
+    limited = await service.http.get("/v1/x", headers=auth)
+    assert limited.status_code == 429
+    _v1_shape(limited.json(), "RATE_LIMITED")
+    retry_after = int(limited.headers["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert limited.headers["RateLimit-Remaining"] == "0"
+    assert 1 <= int(limited.headers["RateLimit-Reset"]) <= 60
+
+    api = await service.http.post("/api/captures", headers=auth, json={})
+    assert api.status_code == 429
+    _api_shape(api.json(), "RATE_LIMITED")
+
+    fresh = await service.http.get("/v1/x", headers={"Authorization": f"Bearer {other}"})
+    assert fresh.status_code == 404, "each key has its own budget"
+
+
+async def test_openapi_and_docs_are_served(service: Service) -> None:
+    spec = (await service.http.get("/openapi.json")).json()
+    assert spec["info"]["title"] == "SessionShot"
+    body = spec["paths"]["/admin/workspaces"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["title"] == "WorkspaceCreate", "documented from the validating model"
+    assert schema["additionalProperties"] is False
+    docs = await service.http.get("/docs")
+    assert docs.status_code == 200 and "openapi.json" in docs.text
+
+
+async def test_metrics_are_prometheus_text(service: Service) -> None:
+    await service.http.get("/healthz")
+    metrics = await service.http.get("/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    assert "sessionshot_http_requests_total" in metrics.text
+
+
+async def test_request_id_is_echoed(service: Service) -> None:
+    response = await service.http.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert response.headers["X-Request-Id"] == "abc-123"
+    generated = await service.http.get("/healthz", headers={"X-Request-Id": "bad id;x"})
+    assert generated.headers["X-Request-Id"] not in ("", "bad id;x")
+
+
+async def test_readyz_follows_redis(make_service: object, tmp_redis: RedisServer) -> None:
+    service: Service = await make_service(redis_url=tmp_redis.url)  # type: ignore[operator]
+    ready = await service.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["redis"] == "ok"
+
+    tmp_redis.stop()
+    down = await service.http.get("/readyz")
+    assert down.status_code == 503
+    assert down.json()["status"] == "unavailable"
+    assert down.json()["checks"]["redis"] == "error"
+    assert (await service.http.get("/healthz")).status_code == 200
+
+    tmp_redis.start()
+    for _ in range(100):
+        back = await service.http.get("/readyz")
+        if back.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert back.status_code == 200 and back.json()["checks"]["redis"] == "ok"

@@ -1,0 +1,141 @@
+"""Real processes for tests: free ports, a private redis-server, waiting for readiness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import redis
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(predicate: object, timeout_s: float = 15.0, what: str = "condition") -> None:
+    """Call ``predicate`` until it is true; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free port; can be stopped and started again."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers PING."""
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (run make install)"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._proc = subprocess.Popen(
+            [
+                binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.data_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        try:
+            wait_until(answers, what="redis-server")
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL)."""
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+
+def sessionshot_bin() -> str:
+    """The ``sessionshot`` console script of the interpreter running the tests."""
+    return str(Path(sys.executable).parent / "sessionshot")
+
+
+class ServiceProcess:
+    """A real ``sessionshot`` process with its output captured to files."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.cwd = cwd
+        self.stdout_path = cwd / f"stdout-{id(self)}.log"
+        self.stderr_path = cwd / f"stderr-{id(self)}.log"
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sessionshot_bin(), *args], env=env, cwd=cwd, stdout=out, stderr=err
+            )
+
+    @property
+    def stdout(self) -> str:
+        """Everything written to stdout so far."""
+        return self.stdout_path.read_text()
+
+    @property
+    def stderr(self) -> str:
+        """Everything written to stderr so far."""
+        return self.stderr_path.read_text()
+
+    def wait_http(self, url: str, timeout_s: float = 30.0) -> None:
+        """Wait until ``url`` answers 200 (or the process dies)."""
+
+        def up() -> bool:
+            assert self.proc.poll() is None, f"process exited: {self.stderr[-2000:]}"
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    return bool(response.status == 200)
+            except OSError:
+                return False
+
+        wait_until(up, timeout_s, what=url)
+
+    def terminate(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM and wait; the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL, for crash tests and cleanup."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """The test process's environment without any SESSIONSHOT_ variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSHOT_")}
+    env.update(extra)
+    return env

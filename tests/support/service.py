@@ -1,0 +1,87 @@
+"""The API served in-process by Hypercorn on a free port, reached over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from hypercorn.asyncio import serve
+
+from app.factory import create_app
+from app.server import hypercorn_config
+from app.settings import Settings
+from tests.support.procs import free_port
+
+ADMIN_TOKEN = "admin-token-for-tests-0123456789"
+SECRET_KEY = "secret-key-for-tests-0123456789"
+
+
+@dataclass
+class Service:
+    """A running API instance and an HTTP client for it."""
+
+    settings: Settings
+    base_url: str
+    http: httpx.AsyncClient
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the admin API and return the JSON body (asserting a 2xx)."""
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        response = await self.http.request(method, path, headers=headers, **kwargs)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    async def new_key(self, domains: tuple[str, ...] = ()) -> tuple[str, str]:
+        """A fresh workspace with allowed ``domains``; returns ``(workspace_id, api_key)``."""
+        ws = await self.admin("POST", "/admin/workspaces", json={"name": "test"})
+        key = await self.admin("POST", f"/admin/workspaces/{ws['id']}/keys", json={})
+        for domain in domains:
+            await self.admin(
+                "POST", f"/admin/workspaces/{ws['id']}/domains", json={"domain": domain}
+            )
+        return ws["id"], key["key"]
+
+    async def aclose(self) -> None:
+        """Stop serving and wait for the lifespan to close."""
+        await self.http.aclose()
+        self.stop.set()
+        await asyncio.wait_for(self.task, 30)
+
+
+def settings_for_tests(redis_url: str, prefix: str, **overrides: Any) -> Settings:
+    """Settings for a test instance (admin on, a private key prefix)."""
+    values: dict[str, Any] = {
+        "redis_url": redis_url,
+        "redis_prefix": prefix,
+        "secret_key": SECRET_KEY,
+        "admin_token": ADMIN_TOKEN,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def start_service(settings: Settings) -> Service:
+    """Serve ``settings`` on a free port and wait until it answers."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = settings.model_copy(update={"public_url": settings.public_url or base_url})
+    stop = asyncio.Event()
+    app = create_app(settings)
+    config = hypercorn_config("127.0.0.1", port)
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    http = httpx.AsyncClient(base_url=base_url, timeout=30)
+    for _ in range(400):
+        if task.done():
+            task.result()
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                break
+        except httpx.TransportError:
+            await asyncio.sleep(0.025)
+    else:
+        raise AssertionError("service did not start")
+    return Service(settings=settings, base_url=base_url, http=http, stop=stop, task=task)
