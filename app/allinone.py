@@ -15,11 +15,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app.factory import build_state, open_redis
+from app.factory import make_tenancy, open_redis
 from app.logs import configure_logging
-from app.redis_types import text
 from app.server import serve_api, stop_on_signals
 from app.settings import Settings, SettingsError, load_settings
+from sessions.redis_types import text
 
 log = logging.getLogger("sessionshot.up")
 
@@ -93,18 +93,18 @@ async def ensure_default_workspace(settings: Settings, domains: list[str]) -> di
     """Create the default workspace and its key on first start; add ``domains``."""
     redis = open_redis(settings)
     try:
-        state = build_state(settings, redis)
+        tenancy = make_tenancy(settings, redis)
         marker = f"{settings.redis_prefix}up:default_workspace"
         stored = await redis.get(marker)
         ws_id = text(stored) if stored is not None else None
         created = None
         if ws_id is None:
-            workspace = await state.tenancy.create_workspace("default")
+            workspace = await tenancy.create_workspace("default")
             ws_id = workspace["id"]
-            created = await state.tenancy.create_key(ws_id, "default")
+            created = await tenancy.create_key(ws_id, "default")
             await redis.set(marker, ws_id)
         for domain in domains:
-            await state.tenancy.add_domain(ws_id, domain)
+            await tenancy.add_domain(ws_id, domain)
         return created
     finally:
         await redis.aclose()

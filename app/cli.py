@@ -9,8 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.factory import derive_key, open_redis
-from app.keys import AppKeys
+from app.factory import make_tenancy, open_redis
 from app.logs import configure_logging
 from app.settings import Settings, SettingsError, load_settings
 from app.tenancy import Tenancy, TenancyError
@@ -56,11 +55,7 @@ async def _admin(args: argparse.Namespace) -> Any:
     settings = load_settings()
     redis = open_redis(settings)
     try:
-        tenancy = Tenancy(
-            redis,
-            AppKeys(settings.redis_prefix),
-            derive_key(settings.require_secret(), "api-key-pepper"),
-        )
+        tenancy = make_tenancy(settings, redis)
         handler: Callable[[Tenancy, argparse.Namespace], Awaitable[Any]] = args.admin_handler
         return await handler(tenancy, args)
     finally:

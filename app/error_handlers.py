@@ -19,7 +19,10 @@ from app.errors import (
     for_status,
 )
 from app.tenancy import DomainNotListed, KeyNotFound, TenancyError, WorkspaceNotFound
+from sessions import errors as session_errors
 from sessions.domains import InvalidDomain
+from sessions.registry import SessionRecord
+from sessions.timefmt import now_ms
 
 log = logging.getLogger("sessionshot.errors")
 
@@ -57,6 +60,38 @@ def to_api_error(err: Exception) -> ApiError | None:
     return None
 
 
+# HTTP status of each engine error class; the code comes from the class itself.
+_SESSION_STATUS: dict[type[session_errors.SessionError], int] = {
+    session_errors.InvalidRequest: 400,
+    session_errors.SessionNotFound: 404,
+    session_errors.SessionClosed: 409,
+    session_errors.DomainRefused: 403,
+    session_errors.ConcurrencyLimited: 429,
+    session_errors.CapacityExceeded: 503,
+    session_errors.OwnerUnavailable: 503,
+    session_errors.ActionError: 422,
+    session_errors.BrowserUnavailable: 503,
+}
+
+
+def session_api_error(err: session_errors.SessionError) -> ApiError:
+    """The documented error for an engine exception, with the session where it exists."""
+    status = next((_SESSION_STATUS[c] for c in type(err).__mro__ if c in _SESSION_STATUS), 500)
+    message = err.message if status < 500 or err.code != "INTERNAL" else None
+    mapped = ApiError(message, status=status, code=err.code)
+    record = err.context.get("record")
+    if isinstance(record, SessionRecord):
+        closed = isinstance(err, session_errors.SessionClosed)
+        expires = 0 if closed else err.context.get("expires_in", record.expires_in(now_ms()))
+        mapped.extra = {"expiresInSeconds": expires, "session": record.public()}
+        mapped.headers = {"X-Session-Owner": record.owner}
+    return mapped
+
+
+async def _session_error(err: session_errors.SessionError) -> Response:
+    return error_response(session_api_error(err))
+
+
 async def _api_error(err: ApiError) -> Response:
     return error_response(err)
 
@@ -71,6 +106,10 @@ async def _schema_error(err: RequestSchemaValidationError) -> Response:
     if isinstance(cause, ValidationError):
         return error_response(ValidationFailed(describe_validation(cause)))
     return error_response(ValidationFailed("Request body must be a JSON object."))
+
+
+async def _model_error(err: ValidationError) -> Response:
+    return error_response(ValidationFailed(describe_validation(err)))
 
 
 async def _http_error(err: HTTPException) -> Response:
@@ -93,8 +132,10 @@ async def _unexpected(err: Exception) -> Response:
 def install(app: Quart) -> None:
     """Register the handlers on ``app``."""
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(session_errors.SessionError, _session_error)
     for cls in _DOMAIN_ERRORS:
         app.register_error_handler(cls, _domain_error)
     app.register_error_handler(RequestSchemaValidationError, _schema_error)
+    app.register_error_handler(ValidationError, _model_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

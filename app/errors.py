@@ -7,7 +7,7 @@ as ``session`` and ``expiresInSeconds`` where a session exists).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from quart import Response, jsonify, request
 
@@ -15,9 +15,9 @@ from quart import Response, jsonify, request
 class ApiError(Exception):
     """An error with a documented code; subclasses fix the status and code."""
 
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "INTERNAL"
-    default_message: ClassVar[str] = "Internal error."
+    status: int = 500
+    code: str = "INTERNAL"
+    default_message: str = "Internal error."
 
     def __init__(
         self,
@@ -25,7 +25,13 @@ class ApiError(Exception):
         *,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        status: int | None = None,
+        code: str | None = None,
     ) -> None:
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
         self.message = message or self.default_message
         self.headers = headers or {}
         self.extra = extra or {}

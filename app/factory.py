@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack
+from pathlib import Path
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
@@ -14,10 +17,14 @@ from app import error_handlers, middleware
 from app.keys import AppKeys
 from app.metrics import Metrics
 from app.ratelimit import RateLimiter
-from app.routes import admin, health
+from app.routes import admin, files, health, sessions
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
+from sessions.credits import CreditPolicy
+from sessions.egress import EgressPolicy, parse_cidrs, parse_host_map
+from sessions.engine import EngineConfig, SessionEngine
+from storage import Storage, open_storage
 
 VERSION = "0.1.0"
 
@@ -37,20 +44,75 @@ def open_redis(settings: Settings) -> Redis:
     )
 
 
-def build_state(settings: Settings, redis: Redis) -> AppState:
-    """The state objects every handler uses, on an open Redis client."""
+def instance_id(settings: Settings) -> str:
+    """This process's id in routing."""
+    return settings.instance_id or f"inst_{secrets.token_hex(6)}"
+
+
+def engine_config(settings: Settings, instance: str) -> EngineConfig:
+    """The sessions engine's view of settings."""
+    return EngineConfig(
+        instance_id=instance,
+        chromium_path=settings.chromium_path,
+        prefix=settings.redis_prefix,
+        egress=EgressPolicy(
+            allow_cidrs=parse_cidrs(settings.target_allow_cidrs),
+            host_map=parse_host_map(settings.host_map),
+            upstream_proxy=settings.upstream_proxy,
+        ),
+        max_sessions=settings.max_sessions,
+        session_max_ttl_s=settings.session_max_ttl_s,
+        workspace_max_sessions=settings.workspace_max_sessions,
+        warm_contexts=settings.warm_contexts,
+        ignore_https_errors=settings.ignore_https_errors,
+        max_content_bytes=settings.max_content_bytes,
+        link_ttl_s=settings.signed_url_ttl_s,
+        credits=CreditPolicy(settings.credits_min, settings.credit_seconds),
+    )
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The configured storage backend."""
+    return open_storage(
+        settings.storage,
+        root=Path(settings.storage_dir),
+        public_url=settings.public_url,
+        secret=derive_key(settings.require_secret(), "file-links"),
+        bucket=settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
+
+
+def make_tenancy(settings: Settings, redis: Redis) -> Tenancy:
+    """Workspaces, keys and domains on ``redis``."""
+    pepper = derive_key(settings.require_secret(), "api-key-pepper")
+    return Tenancy(redis, AppKeys(settings.redis_prefix), pepper)
+
+
+def build_state(
+    settings: Settings,
+    redis: Redis,
+    tenancy: Tenancy,
+    engine: SessionEngine,
+    storage: Storage,
+    metrics: Metrics,
+) -> AppState:
+    """The state objects every handler uses."""
     keys = AppKeys(settings.redis_prefix)
     limit, period_s = settings.rate
-    secret = settings.require_secret()
     state = AppState(
         settings=settings,
         redis=redis,
         keys=keys,
-        tenancy=Tenancy(redis, keys, derive_key(secret, "api-key-pepper")),
+        tenancy=tenancy,
         limiter=RateLimiter(redis, keys, limit, period_s),
-        metrics=Metrics(),
+        metrics=metrics,
+        engine=engine,
+        storage=storage,
     )
     state.checks["redis"] = redis.ping
+    state.checks["browser"] = engine.is_ready
     return state
 
 
@@ -70,17 +132,30 @@ def create_app(settings: Settings) -> Quart:
     )
     middleware.install(app)
     error_handlers.install(app)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(admin.blueprint)
+    for module in (health, admin, sessions, files):
+        app.register_blueprint(module.blueprint)
 
     @app.while_serving
     async def lifespan() -> AsyncGenerator[None, None]:
-        redis = open_redis(settings)
-        try:
-            app.extensions[STATE_KEY] = build_state(settings, redis)
+        async with AsyncExitStack() as stack:
+            redis = open_redis(settings)
+            stack.push_async_callback(redis.aclose)
+            storage = make_storage(settings)
+            stack.push_async_callback(storage.aclose)
+            tenancy = make_tenancy(settings, redis)
+            metrics = Metrics()
+            engine = SessionEngine(
+                engine_config(settings, instance_id(settings)),
+                redis,
+                storage,
+                tenancy.active_domains,
+                observer=metrics,
+            )
+            state = build_state(settings, redis, tenancy, engine, storage, metrics)
+            await engine.start()
+            stack.push_async_callback(engine.aclose)
+            app.extensions[STATE_KEY] = state
+            stack.callback(app.extensions.pop, STATE_KEY, None)
             yield
-        finally:
-            app.extensions.pop(STATE_KEY, None)
-            await redis.aclose()
 
     return app

@@ -39,6 +39,22 @@ class Metrics:
             "sessionshot_credits_billed", "Credits billed at session close", registry=reg
         )
 
+    # The sessions engine's observer interface.
+
+    def session_started(self, kind: str) -> None:
+        """A session was created here."""
+        self.session_starts.labels(kind).inc()
+        self.active_sessions.inc()
+
+    def session_closed(self, kind: str, credits: int) -> None:
+        """A session was closed and billed here."""
+        self.active_sessions.dec()
+        self.credits_billed.inc(credits)
+
+    def action_done(self, action: str, seconds: float) -> None:
+        """An action finished."""
+        self.action_latency.labels(action).observe(seconds)
+
     def render(self) -> bytes:
         """The Prometheus text exposition."""
         return generate_latest(self.registry)

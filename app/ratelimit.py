@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from app.clock import iso_ms, now_ms
 from app.keys import AppKeys
+from sessions.timefmt import iso_ms, now_ms
 
 # KEYS[1] window counter, KEYS[2] key record; ARGV[1] window ms, ARGV[2] lastUsedAt.
 _SCRIPT = """

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     host_map: str = ""
     ignore_https_errors: bool = False
 
+    credits_min: int = Field(default=1, ge=0)
+    credit_seconds: int = Field(default=60, ge=1)
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_content_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     rate_limit: str = "600/minute"

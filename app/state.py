@@ -13,6 +13,8 @@ from app.metrics import Metrics
 from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.tenancy import Tenancy
+from sessions.engine import SessionEngine
+from storage import Storage
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -27,6 +29,8 @@ class AppState:
     tenancy: Tenancy
     limiter: RateLimiter
     metrics: Metrics
+    engine: SessionEngine
+    storage: Storage
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 

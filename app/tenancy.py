@@ -17,10 +17,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app.clock import iso_ms, now_ms
 from app.keys import AppKeys
-from app.redis_types import fields, text, text_dict
 from sessions.domains import normalize_entry
+from sessions.redis_types import fields, text, text_dict
+from sessions.timefmt import iso_ms, now_ms
 
 _KEY_RE = re.compile(r"^ssk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _WS_RE = re.compile(r"^ws_[0-9a-f]{16}$")

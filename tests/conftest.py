@@ -12,8 +12,12 @@ import pytest
 from app.logs import configure_logging
 from tests.support.procs import RedisServer
 from tests.support.service import Service, settings_for_tests, start_service
+from tests.support.sites import CanarySite, TargetSite, host_map
+from tests.support.sites_fixtures import canary_baseline, canary_site, target_site, tls_material
 
 ServiceFactory = Callable[..., Awaitable[Service]]
+
+__all__ = ["canary_baseline", "canary_site", "target_site", "tls_material"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -56,6 +60,37 @@ async def make_service(redis_server: RedisServer, prefix: str) -> AsyncIterator[
 async def service(make_service: ServiceFactory) -> Service:
     """One API instance with default settings."""
     return await make_service()
+
+
+def browser_overrides(
+    target: TargetSite, canary: CanarySite, storage_dir: Path, **extra: Any
+) -> dict[str, Any]:
+    """Settings for an instance that browses the loopback test sites."""
+    values: dict[str, Any] = {
+        "host_map": host_map(target, canary),
+        "target_allow_cidrs": "127.0.0.1/32",
+        "ignore_https_errors": True,
+        "storage_dir": str(storage_dir),
+        "warm_contexts": 1,
+    }
+    values.update(extra)
+    return values
+
+
+@pytest.fixture(scope="session")
+async def browser_service(
+    redis_server: RedisServer,
+    target_site: TargetSite,
+    canary_site: CanarySite,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Service]:
+    """One API instance with a real browser, shared by the session tests of the run."""
+    overrides = browser_overrides(target_site, canary_site, tmp_path_factory.mktemp("storage"))
+    service = await start_service(
+        settings_for_tests(redis_server.url, f"b{secrets.token_hex(4)}:", **overrides)
+    )
+    yield service
+    await service.aclose()
 
 
 @pytest.fixture

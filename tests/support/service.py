@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 from hypercorn.asyncio import serve
+from quart import Quart
 
 from app.factory import create_app
 from app.server import hypercorn_config
 from app.settings import Settings
+from app.state import STATE_KEY, AppState
 from tests.support.procs import free_port
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
@@ -27,6 +29,7 @@ class Service:
     http: httpx.AsyncClient
     stop: asyncio.Event
     task: asyncio.Task[None]
+    app: Quart
 
     async def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the admin API and return the JSON body (asserting a 2xx)."""
@@ -44,6 +47,12 @@ class Service:
                 "POST", f"/admin/workspaces/{ws['id']}/domains", json={"domain": domain}
             )
         return ws["id"], key["key"]
+
+    @property
+    def state(self) -> AppState:
+        """The running app's state (engine, Redis, storage) for white-box checks."""
+        state: AppState = self.app.extensions[STATE_KEY]
+        return state
 
     async def aclose(self) -> None:
         """Stop serving and wait for the lifespan to close."""
@@ -84,4 +93,4 @@ async def start_service(settings: Settings) -> Service:
             await asyncio.sleep(0.025)
     else:
         raise AssertionError("service did not start")
-    return Service(settings=settings, base_url=base_url, http=http, stop=stop, task=task)
+    return Service(settings=settings, base_url=base_url, http=http, stop=stop, task=task, app=app)

@@ -1,0 +1,108 @@
+"""Live sessions API under ``/v1/sessions`` (SPEC section 4)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from quart import Blueprint, request
+from quart_schema import document_request, validate_querystring, validate_request
+
+from app.errors import ValidationFailed
+from app.idempotency import idempotent
+from app.middleware import principal
+from app.state import app_state
+from sessions.action_models import ActionRequest
+from sessions.errors import SessionError
+from sessions.models import SessionOptions
+from sessions.registry import SessionRecord, Status
+from sessions.timefmt import now_ms
+
+blueprint = Blueprint("sessions", __name__, url_prefix="/v1/sessions")
+
+
+class ListQuery(BaseModel):
+    """Query of ``GET /v1/sessions``."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["active", "closed"] | None = None
+
+
+def _owner_header(record: SessionRecord) -> dict[str, str]:
+    return {"X-Session-Owner": record.owner}
+
+
+def session_body(record: SessionRecord) -> dict[str, Any]:
+    """A session object with ``expiresInSeconds``."""
+    return {**record.public(), "expiresInSeconds": record.expires_in(now_ms())}
+
+
+async def _options_from_body() -> tuple[SessionOptions, Any]:
+    raw = await request.get_data(as_text=False)
+    if not raw.strip():
+        return SessionOptions(), {}
+    try:
+        body = json.loads(raw)
+    except ValueError as err:
+        raise ValidationFailed("Request body must be JSON.") from err
+    if not isinstance(body, dict):
+        raise ValidationFailed("Request body must be a JSON object.")
+    return SessionOptions.model_validate(body), body
+
+
+@blueprint.post("")
+@document_request(SessionOptions)
+async def create_session() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Create a live session (body optional)."""
+    state = app_state()
+    caller = principal()
+    options, body = await _options_from_body()
+
+    async def run() -> tuple[dict[str, Any], int]:
+        record = await state.engine.create(caller.key_id, caller.workspace_id, options)
+        return session_body(record), 201
+
+    out, status = await idempotent(state.redis, state.keys, caller.key_id, "sessions", body, run)
+    return out, status, {"X-Session-Owner": state.engine.config.instance_id}
+
+
+@blueprint.get("")
+@validate_querystring(ListQuery)
+async def list_sessions(query_args: ListQuery) -> dict[str, Any]:
+    """The caller's sessions, optionally by status."""
+    status = Status(query_args.status) if query_args.status else None
+    records = await app_state().engine.list(principal().key_id, status)
+    return {"sessions": [session_body(r) for r in records]}
+
+
+@blueprint.get("/<session_id>")
+async def get_session(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """One session, answered from Redis."""
+    record = await app_state().engine.get(principal().key_id, session_id)
+    return session_body(record), 200, _owner_header(record)
+
+
+@blueprint.post("/<session_id>/actions")
+@validate_request(ActionRequest)
+async def run_action(
+    session_id: str, data: ActionRequest
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Run one action on the session's page."""
+    engine = app_state().engine
+    caller = principal()
+    try:
+        outcome = await engine.act(caller.key_id, session_id, data)
+    except SessionError as err:
+        if "record" not in err.context:
+            err.context["record"] = await engine.registry.get(session_id)
+        raise
+    body = {"success": True, "expiresInSeconds": outcome.expires_in, **outcome.body}
+    return body, 200, {"X-Session-Owner": engine.config.instance_id}
+
+
+@blueprint.delete("/<session_id>")
+async def close_session(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Close the session; bills once, repeats return the same object."""
+    record = await app_state().engine.close(principal().key_id, session_id)
+    return session_body(record), 200, _owner_header(record)

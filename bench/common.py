@@ -1,0 +1,429 @@
+"""What every benchmark shares: the loopback environment, timing statistics and the report.
+
+A bench starts everything it measures itself, inside one event loop, and closes it again:
+a private ``redis-server`` in a temporary directory, throwaway TLS material, the HTTPS
+target site and the canary (127.0.0.1 / 127.0.0.2), the API (real HTTP on 127.0.0.1 with
+its own Chromium) and a *raw* Playwright Chromium launched with the service's own flags.
+All traffic stays on 127.0.0.0/8.
+
+A bench runs as a script (``.venv/bin/python bench/<name>.py``) and must first put the
+repository root in place of ``bench/`` on ``sys.path`` (see ``bench/sessions.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import itertools
+import json
+import math
+import os
+import platform
+import secrets
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+
+from app.logs import configure_logging
+from sessions.browser import chromium_args
+from tests.support.procs import RedisServer
+from tests.support.service import Service, settings_for_tests, start_service
+from tests.support.sites import CanarySite, TargetSite, chromium_host_resolver_rules, host_map
+from tests.support.tls import generate_tls_material
+
+T = TypeVar("T")
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+BENCH_RATE_LIMIT = "1000000/minute"
+"""A bench sends far more than the default 600/minute; the limiter still runs (and costs)."""
+BENCH_DOMAINS = ("app.test",)
+"""Hosts the bench workspace may browse."""
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100), interpolating between closest ranks like numpy."""
+    if not values:
+        raise ValueError("no samples")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of one side's samples, in milliseconds."""
+
+    n: int
+    p50: float
+    p95: float
+    mean: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, samples_ms: Sequence[float]) -> Stats:
+        """Summarise ``samples_ms``."""
+        return cls(
+            n=len(samples_ms),
+            p50=percentile(samples_ms, 50),
+            p95=percentile(samples_ms, 95),
+            mean=sum(samples_ms) / len(samples_ms),
+            min=min(samples_ms),
+            max=max(samples_ms),
+        )
+
+
+async def timed_ms(run: Callable[[], Awaitable[T]]) -> tuple[float, T]:
+    """Await ``run()``; its wall time in milliseconds and its result."""
+    started = time.perf_counter()
+    result = await run()
+    return (time.perf_counter() - started) * 1000, result
+
+
+async def sample_ms(run: Callable[[], Awaitable[object]]) -> float:
+    """Await ``run()``; its wall time in milliseconds."""
+    ms, _ = await timed_ms(run)
+    return ms
+
+
+def balanced_order(names: Sequence[str], round_no: int) -> list[str]:
+    """The sides' order for round ``round_no``: every permutation in turn.
+
+    Over a multiple of ``len(names)!`` rounds each side runs first, last, and right after
+    every other side equally often, so whatever one side leaves behind (a refill, a
+    renderer exiting) is spread evenly over the others.
+    """
+    orders = list(itertools.permutations(names))
+    return list(orders[round_no % len(orders)])
+
+
+Sampler = Callable[[], Awaitable[float]]
+"""Takes one sample and returns it in milliseconds (cleaning up untimed)."""
+
+
+async def interleave(
+    samplers: dict[str, Sampler],
+    samples: int,
+    warmup: int,
+    pause_s: float = 0.0,
+    settle: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, list[float]]:
+    """Rounds of one sample per side in :func:`balanced_order`; ``warmup`` rounds dropped.
+
+    After every sample, whatever its side: ``settle()`` (if given), then ``pause_s``, so
+    each side gets the same quiet time before the next one runs.
+    """
+    names = list(samplers)
+    results: dict[str, list[float]] = {name: [] for name in names}
+    for round_no in range(warmup + samples):
+        for name in balanced_order(names, round_no):
+            ms = await samplers[name]()
+            if round_no >= warmup:
+                results[name].append(ms)
+            if settle is not None:
+                await settle()
+            if pause_s:
+                await asyncio.sleep(pause_s)
+    return results
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report: a side, its figures and, when it has one, its target."""
+
+    measure: str
+    side: str
+    stats: Stats
+    ratio: float | None = None
+    target: str = ""
+    passed: bool | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound on a side's p50 against the baseline's: ``p50 <= factor * base + slack_ms``."""
+
+    text: str
+    factor: float
+    slack_ms: float = 0.0
+    strict: bool = False
+
+    def met(self, p50: float, base_p50: float) -> bool:
+        """Whether ``p50`` is within the bound."""
+        bound = self.factor * base_p50 + self.slack_ms
+        return p50 < bound if self.strict else p50 <= bound
+
+
+def ratio_row(measure: str, side: str, stats: Stats, base: Stats, target: Target) -> Row:
+    """A row compared with ``base`` at p50 and checked against ``target``."""
+    ratio = stats.p50 / base.p50
+    return Row(measure, side, stats, ratio, target.text, target.met(stats.p50, base.p50))
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    """The rows as a Markdown table (ratios against each measure's baseline)."""
+    lines = [
+        "| measure | side | n | p50 ms | p95 ms | ratio (p50) | target | result |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        ratio = "" if row.ratio is None else f"{row.ratio:.2f}"
+        result = "" if row.passed is None else ("pass" if row.passed else "**FAIL**")
+        lines.append(
+            f"| {row.measure} | {row.side} | {row.stats.n} | {_ms(row.stats.p50)} "
+            f"| {_ms(row.stats.p95)} | {ratio} | {row.target} | {result} |"
+        )
+    return "\n".join(lines)
+
+
+def layers_table(parts: dict[str, dict[str, Stats]]) -> str:
+    """Per-phase layer timings as Markdown (leading spaces in a label show nesting)."""
+    lines = ["| phase | layer | n | p50 ms | p95 ms | mean ms |", "|---|---|---:|---:|---:|---:|"]
+    for phase, layers in parts.items():
+        for layer, s in layers.items():
+            name = layer.replace("  ", "&nbsp;&nbsp;")
+            lines.append(f"| {phase} | {name} | {s.n} | {s.p50:.2f} | {s.p95:.2f} | {s.mean:.2f} |")
+    return "\n".join(lines)
+
+
+def machine_info(chromium_version: str) -> dict[str, Any]:
+    """Where and when the figures were taken."""
+    cpu = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "loadavg": loadavg(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "chromium": chromium_version,
+    }
+
+
+def loadavg() -> list[float]:
+    """The 1, 5 and 15 minute load averages (other work on the machine skews figures)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine_lines(info: dict[str, Any]) -> str:
+    """Machine info as a short Markdown list."""
+    return "\n".join(
+        [
+            f"- date: {info['date']}",
+            f"- nproc: {info['nproc']} ({info['cpu'] or 'unknown CPU'}), "
+            f"load avg at start: {' '.join(str(x) for x in info['loadavg'])}"
+            + (
+                f", at end: {' '.join(str(x) for x in info['loadavg_end'])}"
+                if "loadavg_end" in info
+                else ""
+            ),
+            f"- Chromium {info['chromium']}, Python {info['python']}, {info['platform']}",
+        ]
+    )
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as indented JSON."""
+    path.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Stats):
+        return asdict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- probes
+
+
+@dataclass
+class Probe:
+    """Wall-time instrumentation of a few awaitables, patched on objects for a while.
+
+    For finding where the time of a slow side goes without touching service code:
+    ``probe.wrap(engine.registry, "count_action")`` records every call's duration under
+    that label until :meth:`restore`. Only for short, separate profiling phases: the
+    wrapper itself costs a few microseconds per call.
+    """
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    _undo: list[Callable[[], None]] = field(default_factory=list)
+
+    def wrap(
+        self,
+        owner: object,
+        attr: str,
+        label: str | None = None,
+        when: Callable[..., bool] | None = None,
+    ) -> None:
+        """Time every call of the coroutine function ``owner.attr`` (those ``when`` accepts).
+
+        ``owner`` may be an instance, a class (then ``when`` sees ``self`` first) or a module.
+        """
+        original = getattr(owner, attr)
+        sink = self.samples.setdefault(label or attr, [])
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            if when is not None and not when(*args, **kwargs):
+                return await original(*args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                sink.append((time.perf_counter() - started) * 1000)
+
+        had_own = attr in vars(owner) if hasattr(owner, "__dict__") else False
+        setattr(owner, attr, timed)
+        if had_own:
+            self._undo.append(lambda: setattr(owner, attr, original))
+        else:
+            self._undo.append(lambda: delattr(owner, attr))
+
+    def restore(self) -> None:
+        """Put every wrapped attribute back."""
+        while self._undo:
+            self._undo.pop()()
+
+    def clear(self) -> None:
+        """Forget the samples taken so far (keep the wraps)."""
+        for sink in self.samples.values():
+            sink.clear()
+
+    def stats(self) -> dict[str, Stats]:
+        """Per-label statistics of what was recorded."""
+        return {label: Stats.of(s) for label, s in self.samples.items() if s}
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@dataclass
+class BenchEnv:
+    """Everything a bench talks to; built by :func:`bench_env`."""
+
+    workdir: Path
+    service: Service
+    site: TargetSite
+    canary: CanarySite
+    playwright: Playwright
+    raw: Browser
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The API key's ``Authorization`` header."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    async def raw_context(self, **options: Any) -> BrowserContext:
+        """A context in the raw browser, accepting the throwaway certificates."""
+        return await self.raw.new_context(ignore_https_errors=True, **options)
+
+
+class Api:
+    """The bench's API key over the service's keep-alive HTTP client (asserting success)."""
+
+    def __init__(self, env: BenchEnv) -> None:
+        self._http = env.service.http
+        self._headers = env.headers
+
+    async def create(self, body: dict[str, Any]) -> str:
+        """Create a session; its id."""
+        response = await self._http.post("/v1/sessions", headers=self._headers, json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"create answered {response.status_code}: {response.text}")
+        session_id: str = response.json()["id"]
+        return session_id
+
+    async def act(self, session_id: str, action: dict[str, Any]) -> dict[str, Any]:
+        """Run one action; its body."""
+        response = await self._http.post(
+            f"/v1/sessions/{session_id}/actions", headers=self._headers, json=action
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"{action['type']} answered {response.status_code}: {response.text}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def close(self, session_id: str) -> None:
+        """Close a session."""
+        response = await self._http.delete(f"/v1/sessions/{session_id}", headers=self._headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"delete answered {response.status_code}: {response.text}")
+
+
+async def launch_raw_chromium(
+    playwright: Playwright, executable_path: str, resolver_rules: str
+) -> Browser:
+    """A Chromium with exactly the service's flags, names pinned by ``resolver_rules``."""
+    return await playwright.chromium.launch(
+        executable_path=executable_path,
+        headless=True,
+        chromium_sandbox=False,
+        args=[*chromium_args(), f"--host-resolver-rules={resolver_rules}"],
+    )
+
+
+@asynccontextmanager
+async def bench_env(warm_contexts: int = 2, **overrides: Any) -> AsyncIterator[BenchEnv]:
+    """Start Redis, the sites, the API and a raw Chromium; close them all on exit."""
+    configure_logging(overrides.pop("log_level", "WARNING"))
+    async with AsyncExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ssbench-")))
+        redis = RedisServer(workdir / "redis")
+        stack.callback(redis.stop)
+        redis.start()
+        tls_dir = workdir / "tls"
+        tls_dir.mkdir()
+        tls = generate_tls_material(tls_dir)
+        canary = CanarySite(tls)
+        await canary.start()
+        stack.push_async_callback(canary.aclose)
+        site = TargetSite(tls, canary.port)
+        await site.start()
+        stack.push_async_callback(site.aclose)
+        values: dict[str, Any] = {
+            "host_map": host_map(site, canary),
+            "target_allow_cidrs": "127.0.0.1/32",
+            "ignore_https_errors": True,
+            "storage_dir": str(workdir / "storage"),
+            "warm_contexts": warm_contexts,
+            "rate_limit": BENCH_RATE_LIMIT,
+        }
+        values.update(overrides)
+        settings = settings_for_tests(redis.url, f"bench{secrets.token_hex(4)}:", **values)
+        service = await start_service(settings)
+        stack.push_async_callback(service.aclose)
+        _, api_key = await service.new_key(BENCH_DOMAINS)
+        playwright = await async_playwright().start()
+        stack.push_async_callback(playwright.stop)
+        raw = await launch_raw_chromium(
+            playwright,
+            settings.chromium_path or DEFAULT_CHROMIUM,
+            chromium_host_resolver_rules(site, canary),
+        )
+        stack.push_async_callback(raw.close)
+        yield BenchEnv(workdir, service, site, canary, playwright, raw, api_key)

@@ -1,0 +1,425 @@
+"""Live sessions over the API against raw Playwright: session create and a click round trip.
+
+Usage: ``.venv/bin/python bench/sessions.py [--samples 200] [--json out.json]``
+
+Both sides run in one process and one event loop, on one machine, at the same time, and
+their samples are interleaved (every order of the sides in turn) so drifting noise lands
+on all of them. The raw side is a Playwright Chromium with exactly the service's launch flags.
+
+* **create** - raw ``new_context()`` + ``new_page()``; ``POST /v1/sessions`` with default
+  options (served from the warm pool); and with a non-default viewport (pool bypassed,
+  a context made on demand). Closing is not timed. Every sample is followed by the same
+  pause on every side, so the pool can refill in the background.
+* **click** - one page on ``/form``: ``page.click("#btn")`` against the ``click`` action
+  over HTTP/1.1 keep-alive.
+
+``--breakdown N`` adds a profiling phase (after the measured ones, so its instrumentation
+never touches the reported figures) that times the service's layers call by call.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# As a script, this file's folder leads sys.path and its name would shadow the `sessions`
+# package: the repository root goes in front of it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import asyncio
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from playwright.async_api import BrowserContext, Page
+
+from bench.common import (
+    Api,
+    BenchEnv,
+    Probe,
+    Row,
+    Sampler,
+    Stats,
+    Target,
+    bench_env,
+    interleave,
+    layers_table,
+    loadavg,
+    machine_info,
+    machine_lines,
+    markdown_table,
+    ratio_row,
+    sample_ms,
+    timed_ms,
+    write_json,
+)
+from sessions import actions
+from sessions.elements import ELEMENT_INFO_JS
+from tests.support.procs import free_port
+
+WARM_CONTEXTS = 2
+DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
+"""The service's default viewport; the raw side uses it too, so both pages are alike."""
+COLD_BODY: dict[str, Any] = {"viewport": {"width": 1280, "height": 801}}
+"""A non-default option: the warm pool cannot serve it."""
+CLICK_ACTION: dict[str, Any] = {"type": "click", "payload": {"selector": "#btn"}}
+
+SETTLE_POLL_S = 0.005
+SETTLE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """How much to measure."""
+
+    samples: int
+    warmup: int
+    create_pause_s: float
+    click_pause_s: float
+    breakdown: int
+
+
+# --------------------------------------------------------------------------- create
+
+
+class CreateBench:
+    """One sample of each create side; closing is done, untimed, before returning."""
+
+    def __init__(self, env: BenchEnv, api: Api) -> None:
+        self._env = env
+        self._api = api
+        # White-box, for honesty about the warm side: the pool's size right now.
+        self._pool = env.service.state.engine._warm
+        self.pool_misses = 0
+        self.settle_waits = 0
+
+    async def _raw_context(self) -> BrowserContext:
+        context = await self._env.raw_context(viewport=DEFAULT_VIEWPORT)
+        await context.new_page()
+        return context
+
+    async def raw(self) -> float:
+        """``new_context()`` + ``new_page()`` in the raw browser."""
+        ms, context = await timed_ms(self._raw_context)
+        await context.close()
+        return ms
+
+    async def api_warm(self) -> float:
+        """``POST /v1/sessions`` with ``{}`` (the warm pool's options)."""
+        if len(self._pool) == 0:  # this sample is really a cold one
+            self.pool_misses += 1
+        ms, session_id = await timed_ms(lambda: self._api.create({}))
+        await self._api.close(session_id)
+        return ms
+
+    async def api_cold(self) -> float:
+        """``POST /v1/sessions`` with a non-default viewport (bypasses the pool)."""
+        ms, session_id = await timed_ms(lambda: self._api.create(COLD_BODY))
+        await self._api.close(session_id)
+        return ms
+
+    async def settle(self) -> None:
+        """Wait until the warm pool is full again, so no refill runs under the next sample."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        if len(self._pool) < WARM_CONTEXTS:
+            self.settle_waits += 1
+        while len(self._pool) < WARM_CONTEXTS:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the warm pool did not refill")
+            await asyncio.sleep(SETTLE_POLL_S)
+
+    def sides(self) -> dict[str, Sampler]:
+        """Side name to sampler."""
+        return {"raw": self.raw, "api warm": self.api_warm, "api cold": self.api_cold}
+
+
+async def bench_create(env: BenchEnv, api: Api, config: Config) -> tuple[dict[str, Any], int, int]:
+    """Create samples per side; warm samples that found the pool empty; settle waits."""
+    bench = CreateBench(env, api)
+    await bench.settle()
+    results = await interleave(
+        bench.sides(), config.samples, config.warmup, config.create_pause_s, bench.settle
+    )
+    return results, bench.pool_misses, bench.settle_waits
+
+
+# --------------------------------------------------------------------------- click
+
+
+@dataclass
+class ClickTargets:
+    """A raw page and an API session, both on ``/form``."""
+
+    context: BrowserContext
+    page: Page
+    session_id: str
+
+    @classmethod
+    async def open(cls, env: BenchEnv, api: Api) -> ClickTargets:
+        """Open both and navigate them to ``/form``."""
+        url = env.site.url("/form")
+        context = await env.raw_context(viewport=DEFAULT_VIEWPORT)
+        page = await context.new_page()
+        await page.goto(url)
+        session_id = await api.create({})
+        await api.act(session_id, {"type": "goto", "payload": {"url": url}})
+        return cls(context, page, session_id)
+
+    async def clicks(self, api: Api) -> tuple[int, int]:
+        """How many clicks each page counted (``window.clicks``)."""
+        raw = int(await self.page.evaluate("window.clicks"))
+        body = await api.act(
+            self.session_id, {"type": "evaluate", "payload": {"expression": "window.clicks"}}
+        )
+        return raw, int(body["result"])
+
+    async def aclose(self, api: Api) -> None:
+        """Close both."""
+        await self.context.close()
+        await api.close(self.session_id)
+
+
+async def bench_click(env: BenchEnv, api: Api, config: Config) -> dict[str, list[float]]:
+    """Click samples per side; checks that every click landed."""
+    targets = await ClickTargets.open(env, api)
+    try:
+        samplers: dict[str, Sampler] = {
+            "raw": lambda: sample_ms(lambda: targets.page.click("#btn")),
+            "api": lambda: sample_ms(lambda: api.act(targets.session_id, CLICK_ACTION)),
+        }
+        results = await interleave(samplers, config.samples, config.warmup, config.click_pause_s)
+        expected = config.warmup + config.samples
+        counted = await targets.clicks(api)
+        if counted != (expected, expected):
+            raise RuntimeError(f"clicks counted {counted}, expected {expected} each")
+    finally:
+        await targets.aclose(api)
+    return results
+
+
+# --------------------------------------------------------------------------- breakdown
+
+
+def _instrument(env: BenchEnv, probe: Probe) -> None:
+    state = env.service.state
+    engine = state.engine
+    probe.wrap(state.tenancy, "authenticate", "auth (redis)")
+    probe.wrap(state.limiter, "hit", "rate limit (redis)")
+    probe.wrap(engine, "create", "engine.create")
+    probe.wrap(engine._factory, "make", "  context+page (factory.make)")
+    probe.wrap(engine._proxy, "open_endpoint", "    egress open_endpoint")
+    probe.wrap(engine._host, "new_context", "    browser new_context")
+    service_browser = engine._host._browser
+    probe.wrap(
+        BrowserContext,
+        "new_page",
+        "    context.new_page",
+        when=lambda context: context.browser is service_browser,
+    )
+    probe.wrap(engine.registry, "create", "  registry.create (redis)")
+    probe.wrap(engine.registry, "get", "  registry.get (redis; create and delete)")
+    probe.wrap(engine, "act", "engine.act")
+    probe.wrap(actions, "run", "  actions.run (playwright)")
+    probe.wrap(engine.registry, "count_action", "  registry.count_action (redis)")
+
+
+async def breakdown(env: BenchEnv, api: Api, rounds: int) -> dict[str, dict[str, Stats]]:
+    """Where the API's time goes, layer by layer, for cold creates and clicks.
+
+    Beside the API, the raw browser runs what the service asks of Chromium: a context with
+    the service's options, and the click action's two steps (element info, then click).
+    """
+    probe = Probe()
+    _instrument(env, probe)
+    try:
+        create = await _create_breakdown(env, api, probe, rounds)
+        probe.clear()
+        click = await _click_breakdown(env, api, probe, rounds)
+    finally:
+        probe.restore()
+    return {"api cold create": create, "api click": click}
+
+
+async def _create_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -> dict[str, Stats]:
+    # The proxy is never dialled: nothing navigates. Chromium only needs a value.
+    service_options = {
+        "proxy": {"server": f"http://127.0.0.1:{free_port()}", "bypass": "<-loopback>"},
+        "service_workers": "block",
+        "accept_downloads": False,
+    }
+
+    async def raw_create(**options: Any) -> float:
+        async def make() -> BrowserContext:
+            context = await env.raw_context(viewport=DEFAULT_VIEWPORT, **options)
+            await context.new_page()
+            return context
+
+        ms, context = await timed_ms(make)
+        await context.close()
+        return ms
+
+    async def api_cold() -> float:
+        ms, session_id = await timed_ms(lambda: api.create(COLD_BODY))
+        await api.close(session_id)
+        return ms
+
+    samplers: dict[str, Sampler] = {
+        "API cold: HTTP total (client)": api_cold,
+        "raw: new_context+new_page": raw_create,
+        "raw: the same with the service's context options": lambda: raw_create(**service_options),
+    }
+    totals = await interleave(samplers, rounds, 0, 0.15)
+    probe_stats = probe.stats()
+    first, *raw_sides = samplers
+    return {
+        first: Stats.of(totals[first]),
+        **probe_stats,
+        **{name: Stats.of(totals[name]) for name in raw_sides},
+    }
+
+
+async def _click_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -> dict[str, Stats]:
+    targets = await ClickTargets.open(env, api)
+    locator = targets.page.locator("#btn").first
+    http = env.service.http
+    session_url = f"/v1/sessions/{targets.session_id}"
+
+    async def info_then_click() -> None:
+        await locator.evaluate(ELEMENT_INFO_JS)
+        await locator.click()
+
+    samplers: dict[str, Sampler] = {
+        "API click: HTTP total (client)": lambda: sample_ms(
+            lambda: api.act(targets.session_id, CLICK_ACTION)
+        ),
+        "API GET session (HTTP floor)": lambda: sample_ms(
+            lambda: http.get(session_url, headers=env.headers)
+        ),
+        "raw: page.click": lambda: sample_ms(lambda: targets.page.click("#btn")),
+        "raw: element info evaluate": lambda: sample_ms(lambda: locator.evaluate(ELEMENT_INFO_JS)),
+        "raw: element info + click (the action's steps)": lambda: sample_ms(info_then_click),
+    }
+    probe.clear()
+    try:
+        totals = await interleave(samplers, rounds, 0, 0.02)
+    finally:
+        await targets.aclose(api)
+    probe_stats = probe.stats()
+    first, *rest = samplers
+    return {
+        first: Stats.of(totals[first]),
+        **probe_stats,
+        **{name: Stats.of(totals[name]) for name in rest},
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+COLD_TARGET = Target("p50 <= 1.10 x raw + 10 ms", 1.10, 10.0)
+WARM_TARGET = Target("p50 < 0.30 x raw", 0.30, strict=True)
+CLICK_TARGET = Target("p50 <= 1.15 x raw", 1.15)
+
+
+def rows(create: dict[str, list[float]], click: dict[str, list[float]]) -> list[Row]:
+    """The report's rows, ratios against the raw side, targets checked at p50."""
+    raw = Stats.of(create["raw"])
+    cold = Stats.of(create["api cold"])
+    warm = Stats.of(create["api warm"])
+    raw_click = Stats.of(click["raw"])
+    api_click = Stats.of(click["api"])
+    return [
+        Row("create", "raw new_context+new_page", raw),
+        ratio_row("create", "API cold (viewport 1280x801)", cold, raw, COLD_TARGET),
+        ratio_row("create", "API warm (default, pool)", warm, raw, WARM_TARGET),
+        Row("click", "raw page.click", raw_click),
+        ratio_row("click", "API click action", api_click, raw_click, CLICK_TARGET),
+    ]
+
+
+async def run(config: Config) -> dict[str, Any]:
+    """Start everything, measure, close everything; the raw figures and report pieces."""
+    started = time.perf_counter()
+    async with bench_env(warm_contexts=WARM_CONTEXTS) as env:
+        api = Api(env)
+        info = machine_info(env.raw.version)
+        create, pool_misses, settle_waits = await bench_create(env, api, config)
+        click = await bench_click(env, api, config)
+        parts = await breakdown(env, api, config.breakdown) if config.breakdown else {}
+    info["loadavg_end"] = loadavg()
+    return {
+        "machine": info,
+        "config": {**asdict(config), "warm_contexts": WARM_CONTEXTS},
+        "create_ms": create,
+        "click_ms": click,
+        "warm_pool_misses": pool_misses,
+        "settle_waits": settle_waits,
+        "breakdown": parts,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def report(result: dict[str, Any]) -> tuple[str, list[Row]]:
+    """The Markdown report."""
+    config = result["config"]
+    table_rows = rows(result["create_ms"], result["click_ms"])
+    text = [
+        "## Sessions: API against raw Playwright",
+        "",
+        machine_lines(result["machine"]),
+        f"- {config['samples']} samples per side after {config['warmup']} warm-up rounds, "
+        "interleaved (every order of the sides in turn)",
+        "- after each sample, whatever its side: create - wait until the warm pool is full "
+        f"({result['settle_waits']} waits), then {config['create_pause_s'] * 1000:.0f} ms; "
+        f"click - {config['click_pause_s'] * 1000:.0f} ms",
+        f"- warm_contexts={config['warm_contexts']}; warm samples that found the pool empty: "
+        f"{result['warm_pool_misses']}",
+        f"- run time: {result['elapsed_s']} s",
+        "",
+        markdown_table(table_rows),
+    ]
+    if result["breakdown"]:
+        text += ["", "### Breakdown (instrumented, separate phase)", ""]
+        text.append(layers_table(result["breakdown"]))
+    return "\n".join(text), table_rows
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[Config, Path | None]:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--samples", type=int, default=200, help="samples per side (200)")
+    parser.add_argument("--warmup", type=int, default=10, help="rounds dropped first (10)")
+    parser.add_argument("--create-pause-ms", type=float, default=150, help="(150)")
+    parser.add_argument("--click-pause-ms", type=float, default=20, help="(20)")
+    parser.add_argument("--breakdown", type=int, default=0, metavar="N", help="profile N rounds")
+    parser.add_argument("--json", type=Path, help="write the raw figures here")
+    args = parser.parse_args(argv)
+    config = Config(
+        samples=args.samples,
+        warmup=args.warmup,
+        create_pause_s=args.create_pause_ms / 1000,
+        click_pause_s=args.click_pause_ms / 1000,
+        breakdown=args.breakdown,
+    )
+    return config, args.json
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench; exit status 1 when a target is missed."""
+    config, json_path = parse_args(argv)
+    result = asyncio.run(run(config))
+    text, table_rows = report(result)
+    print(text)
+    if json_path is not None:
+        result["rows"] = [
+            {"measure": r.measure, "side": r.side, "stats": r.stats, "ratio": r.ratio,
+             "target": r.target, "passed": r.passed}
+            for r in table_rows
+        ]  # fmt: skip
+        write_json(json_path, result)
+    return 0 if all(r.passed is not False for r in table_rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

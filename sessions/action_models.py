@@ -1,0 +1,328 @@
+"""Action requests of ``POST /v1/sessions/{id}/actions``: ``{"type", "payload"}``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, RootModel, model_validator
+
+from sessions.models import Strict
+
+Selector = Annotated[str, Field(min_length=1, max_length=2000)]
+SelectorTimeoutMs = Annotated[int, Field(ge=0, le=15000)]
+WaitUntil = Literal["load", "domcontentloaded", "networkidle", "commit"]
+
+DEFAULT_SELECTOR_TIMEOUT_MS = 5000
+DEFAULT_NAVIGATION_TIMEOUT_MS = 30000
+
+
+class Redaction(Strict):
+    """Elements masked before rendering."""
+
+    selectors: list[Selector] = Field(default_factory=list, max_length=50)
+    mode: Literal["block", "blur"] = "block"
+
+
+def check_https_url(value: str) -> str:
+    """An absolute ``https:`` URL with a host (scheme case-insensitive)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ValueError("must be an https:// URL with a host")
+    return value.strip()
+
+
+HttpsUrl = Annotated[str, Field(min_length=1, max_length=8192), AfterValidator(check_https_url)]
+
+
+class GotoPayload(Strict):
+    url: HttpsUrl
+    wait_until: WaitUntil = Field(default="load", alias="waitUntil")
+    timeout: int = Field(default=DEFAULT_NAVIGATION_TIMEOUT_MS, ge=0, le=60000)
+
+
+class ClickPayload(Strict):
+    selector: Selector
+    button: Literal["left", "right", "middle"] = "left"
+    click_count: int = Field(default=1, ge=1, le=3, alias="clickCount")
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+
+class HoverPayload(Strict):
+    selector: Selector
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+
+class TypePayload(Strict):
+    selector: Selector
+    text: str = Field(max_length=1000)
+    delay_ms: int = Field(default=0, ge=0, le=1000, alias="delayMs")
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+
+class FillPayload(Strict):
+    selector: Selector
+    value: str = Field(max_length=100_000)
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+
+class PressPayload(Strict):
+    key: str = Field(min_length=1, max_length=64)
+    selector: Selector | None = None
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+
+class SelectPayload(Strict):
+    selector: Selector
+    values: list[Annotated[str, Field(max_length=1000)]] = Field(max_length=100)
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+
+class ScrollPayload(Strict):
+    y: int | None = Field(default=None, ge=0, le=50000)
+    x: int = Field(default=0, ge=0, le=50000)
+    selector: Selector | None = None
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ScrollPayload:
+        if (self.y is None) == (self.selector is None):
+            raise ValueError("give either y (and x) or selector")
+        return self
+
+
+class WaitForSelectorPayload(Strict):
+    selector: Selector
+    state: Literal["attached", "detached", "visible", "hidden"] = "visible"
+    timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
+
+
+class WaitPayload(Strict):
+    ms: int = Field(ge=0, le=10000)
+
+
+class QueryPayload(Strict):
+    selector: Selector
+
+
+class HistoryPayload(Strict):
+    wait_until: WaitUntil = Field(default="load", alias="waitUntil")
+    timeout: int = Field(default=DEFAULT_NAVIGATION_TIMEOUT_MS, ge=0, le=60000)
+
+
+class ContentPayload(Strict):
+    format: Literal["html", "text"] = "html"
+    selector: Selector | None = None
+
+
+class SnapshotPayload(Strict):
+    selector: Selector | None = None
+
+
+class EvaluatePayload(Strict):
+    expression: str = Field(min_length=1, max_length=10000)
+
+
+class ScreenshotPayload(Strict):
+    format: Literal["png", "jpeg"] = "png"
+    full_page: bool = Field(default=False, alias="fullPage")
+    quality: int | None = Field(default=None, ge=1, le=100)
+    selector: Selector | None = None
+    redaction: Redaction | None = None
+    inline: bool = False
+
+    @model_validator(mode="after")
+    def _quality_with_jpeg(self) -> ScreenshotPayload:
+        if self.quality is not None and self.format != "jpeg":
+            raise ValueError("quality is only allowed with format jpeg")
+        return self
+
+
+class PdfPayload(Strict):
+    redaction: Redaction | None = None
+    inline: bool = False
+
+
+class GotoAction(Strict):
+    """``goto``."""
+
+    type: Literal["goto"]
+    payload: GotoPayload
+
+
+class ClickAction(Strict):
+    """``click``."""
+
+    type: Literal["click"]
+    payload: ClickPayload
+
+
+class HoverAction(Strict):
+    """``hover``."""
+
+    type: Literal["hover"]
+    payload: HoverPayload
+
+
+class TypeAction(Strict):
+    """``type``."""
+
+    type: Literal["type"]
+    payload: TypePayload
+
+
+class FillAction(Strict):
+    """``fill``."""
+
+    type: Literal["fill"]
+    payload: FillPayload
+
+
+class PressAction(Strict):
+    """``press``."""
+
+    type: Literal["press"]
+    payload: PressPayload
+
+
+class SelectAction(Strict):
+    """``select``."""
+
+    type: Literal["select"]
+    payload: SelectPayload
+
+
+class ScrollAction(Strict):
+    """``scroll``."""
+
+    type: Literal["scroll"]
+    payload: ScrollPayload
+
+
+class WaitForSelectorAction(Strict):
+    """``waitForSelector``."""
+
+    type: Literal["waitForSelector"]
+    payload: WaitForSelectorPayload
+
+
+class WaitAction(Strict):
+    """``wait``."""
+
+    type: Literal["wait"]
+    payload: WaitPayload
+
+
+class QueryAction(Strict):
+    """``query``."""
+
+    type: Literal["query"]
+    payload: QueryPayload
+
+
+class BackAction(Strict):
+    """``back``."""
+
+    type: Literal["back"]
+    payload: HistoryPayload = Field(default_factory=HistoryPayload)
+
+
+class ForwardAction(Strict):
+    """``forward``."""
+
+    type: Literal["forward"]
+    payload: HistoryPayload = Field(default_factory=HistoryPayload)
+
+
+class ReloadAction(Strict):
+    """``reload``."""
+
+    type: Literal["reload"]
+    payload: HistoryPayload = Field(default_factory=HistoryPayload)
+
+
+class ContentAction(Strict):
+    """``content``."""
+
+    type: Literal["content"]
+    payload: ContentPayload = Field(default_factory=ContentPayload)
+
+
+class SnapshotAction(Strict):
+    """``snapshot``."""
+
+    type: Literal["snapshot"]
+    payload: SnapshotPayload = Field(default_factory=SnapshotPayload)
+
+
+class EvaluateAction(Strict):
+    """``evaluate``."""
+
+    type: Literal["evaluate"]
+    payload: EvaluatePayload
+
+
+class ScreenshotAction(Strict):
+    """``screenshot``."""
+
+    type: Literal["screenshot"]
+    payload: ScreenshotPayload = Field(default_factory=ScreenshotPayload)
+
+
+class PdfAction(Strict):
+    """``pdf``."""
+
+    type: Literal["pdf"]
+    payload: PdfPayload = Field(default_factory=PdfPayload)
+
+
+AnyAction = Annotated[
+    GotoAction
+    | ClickAction
+    | HoverAction
+    | TypeAction
+    | FillAction
+    | PressAction
+    | SelectAction
+    | ScrollAction
+    | WaitForSelectorAction
+    | WaitAction
+    | QueryAction
+    | BackAction
+    | ForwardAction
+    | ReloadAction
+    | ContentAction
+    | SnapshotAction
+    | EvaluateAction
+    | ScreenshotAction
+    | PdfAction,
+    Field(discriminator="type"),
+]
+
+
+class ActionRequest(RootModel[AnyAction]):
+    """One action: ``{"type": ..., "payload": {...}}``."""
+
+
+ACTION_TYPES = (
+    "goto",
+    "click",
+    "hover",
+    "type",
+    "fill",
+    "press",
+    "select",
+    "scroll",
+    "waitForSelector",
+    "wait",
+    "query",
+    "back",
+    "forward",
+    "reload",
+    "content",
+    "snapshot",
+    "evaluate",
+    "screenshot",
+    "pdf",
+)
+OUTPUT_ACTIONS = frozenset({"content", "snapshot", "evaluate", "screenshot", "pdf"})

@@ -1,0 +1,391 @@
+"""Every action type: one function each, the same code for live sessions and captures."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from sessions import render
+from sessions.action_models import (
+    ClickPayload,
+    ContentPayload,
+    EvaluatePayload,
+    FillPayload,
+    GotoPayload,
+    HistoryPayload,
+    HoverPayload,
+    PdfPayload,
+    PressPayload,
+    QueryPayload,
+    ScreenshotPayload,
+    ScrollPayload,
+    SelectPayload,
+    SnapshotPayload,
+    TypePayload,
+    WaitForSelectorPayload,
+    WaitPayload,
+)
+from sessions.elements import ELEMENT_INFO_JS, NOT_MATCHED, center
+from sessions.errors import (
+    ActionError,
+    DomainRefused,
+    LeftAllowedDomains,
+    NavigationFailed,
+    NavigationTimeout,
+    SelectorTimeout,
+    TargetBlocked,
+)
+
+
+class ActionEnv(Protocol):
+    """What actions need from the engine around one session."""
+
+    @property
+    def page(self) -> Page:
+        """The session's page."""
+
+    async def host_allowed(self, host: str) -> bool:
+        """Whether the workspace allows ``host`` for the main frame."""
+
+    def refusals(self) -> int:
+        """How many connections the egress guard has refused for this session."""
+
+    async def before_navigation(self, url: str) -> None:
+        """Put auth state in place for the target ``url`` (first navigation)."""
+
+    async def publish(self, rendered: render.Rendered, inline: bool) -> dict[str, Any]:
+        """Store a rendered file (or inline it) and describe it as a ``result``."""
+
+    @property
+    def max_content_bytes(self) -> int:
+        """Cap of ``content`` and ``evaluate`` results."""
+
+
+Handler = Callable[[ActionEnv, Any], Awaitable[dict[str, Any]]]
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+# Browser-internal pages hold no remote content: a new tab, a network error page.
+_INTERNAL_PAGES = ("about:blank", "chrome-error://chromewebdata/")
+
+
+async def ensure_page_allowed(env: ActionEnv) -> None:
+    """Refuse output while the main frame sits on a host that is not allowed."""
+    url = env.page.url
+    if url in _INTERNAL_PAGES:
+        return
+    if not await env.host_allowed(_host(url)):
+        raise LeftAllowedDomains()
+
+
+SETTLE_TIMEOUT_MS = 1500
+"""How long a failed navigation may take to commit its error page."""
+
+
+def _on_error_page(url: str) -> bool:
+    return url.startswith("chrome-error:")
+
+
+async def _settle(page: Page, timed_out: bool) -> None:
+    """Leave no navigation pending that would interrupt the session's next one.
+
+    Playwright reports a failed navigation before Chromium commits the error page, and a
+    timed-out one keeps loading; either would later cut short whatever comes next.
+    """
+    try:
+        if timed_out:
+            await page.evaluate("window.stop()")
+        else:
+            await page.wait_for_url(_on_error_page, wait_until="commit", timeout=SETTLE_TIMEOUT_MS)
+    except PlaywrightError:
+        pass
+
+
+async def _navigate(env: ActionEnv, run: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    refused_before = env.refusals()
+    try:
+        response = await run()
+    except PlaywrightTimeout as err:
+        await _settle(env.page, timed_out=True)
+        raise NavigationTimeout() from err
+    except PlaywrightError as err:
+        await _settle(env.page, timed_out=False)
+        if env.refusals() > refused_before:
+            raise TargetBlocked() from err
+        raise NavigationFailed(_net_error(err)) from err
+    if not await env.host_allowed(_host(env.page.url)):
+        raise LeftAllowedDomains()
+    status = response.status if response is not None else None
+    if status is not None and status >= 400:
+        raise NavigationFailed(f"The page answered HTTP {status}.", status=status)
+    return {"status": status}
+
+
+def _net_error(err: PlaywrightError) -> str:
+    first = str(err.message).splitlines()[0] if err.message else ""
+    code = next((part for part in first.split() if part.startswith("net::ERR_")), None)
+    return f"Navigation failed: {code}." if code else "Navigation failed."
+
+
+async def goto(env: ActionEnv, p: GotoPayload) -> dict[str, Any]:
+    """Navigate the main frame to an allowed HTTPS URL."""
+    if not await env.host_allowed(_host(p.url)):
+        raise DomainRefused()
+    await env.before_navigation(p.url)
+    return await _navigate(
+        env, lambda: env.page.goto(p.url, wait_until=p.wait_until, timeout=p.timeout)
+    )
+
+
+async def back(env: ActionEnv, p: HistoryPayload) -> dict[str, Any]:
+    """Go back in history."""
+    await _navigate(env, lambda: env.page.go_back(wait_until=p.wait_until, timeout=p.timeout))
+    return {}
+
+
+async def forward(env: ActionEnv, p: HistoryPayload) -> dict[str, Any]:
+    """Go forward in history."""
+    await _navigate(env, lambda: env.page.go_forward(wait_until=p.wait_until, timeout=p.timeout))
+    return {}
+
+
+async def reload(env: ActionEnv, p: HistoryPayload) -> dict[str, Any]:
+    """Reload the page."""
+    await _navigate(env, lambda: env.page.reload(wait_until=p.wait_until, timeout=p.timeout))
+    return {}
+
+
+async def _info(env: ActionEnv, selector: str, timeout: int) -> dict[str, Any]:
+    try:
+        info: dict[str, Any] = await env.page.locator(selector).first.evaluate(
+            ELEMENT_INFO_JS, timeout=timeout
+        )
+    except PlaywrightTimeout as err:
+        raise SelectorTimeout(selector=selector) from err
+    return info
+
+
+async def click(env: ActionEnv, p: ClickPayload) -> dict[str, Any]:
+    """Click an element."""
+    info = await _info(env, p.selector, p.timeout)
+    point = center(info)
+    await env.page.locator(p.selector).first.click(
+        button=p.button, click_count=p.click_count, timeout=p.timeout
+    )
+    return {**info, "clickedPoint": point}
+
+
+async def hover(env: ActionEnv, p: HoverPayload) -> dict[str, Any]:
+    """Move the mouse over an element."""
+    info = await _info(env, p.selector, p.timeout)
+    await env.page.locator(p.selector).first.hover(timeout=p.timeout)
+    return {**info, "hoveredPoint": center(info)}
+
+
+async def type_text(env: ActionEnv, p: TypePayload) -> dict[str, Any]:
+    """Type text key by key into an element."""
+    locator = env.page.locator(p.selector).first
+    await locator.press_sequentially(p.text, delay=p.delay_ms, timeout=p.timeout)
+    return await _info(env, p.selector, p.timeout)
+
+
+async def fill(env: ActionEnv, p: FillPayload) -> dict[str, Any]:
+    """Set an input's value at once."""
+    await env.page.locator(p.selector).first.fill(p.value, timeout=p.timeout)
+    return await _info(env, p.selector, p.timeout)
+
+
+async def press(env: ActionEnv, p: PressPayload) -> dict[str, Any]:
+    """Press a key, on an element or on the page."""
+    if p.selector is None:
+        await env.page.keyboard.press(p.key)
+    else:
+        await env.page.locator(p.selector).first.press(p.key, timeout=p.timeout)
+    return {}
+
+
+async def select(env: ActionEnv, p: SelectPayload) -> dict[str, Any]:
+    """Select options of a <select>."""
+    selected = await env.page.locator(p.selector).first.select_option(p.values, timeout=p.timeout)
+    return {**await _info(env, p.selector, p.timeout), "selected": selected}
+
+
+_SCROLL_JS = "([x, y]) => { window.scrollTo(x, y); return [window.scrollX, window.scrollY]; }"
+_POSITION_JS = "() => [window.scrollX, window.scrollY]"
+
+
+async def scroll(env: ActionEnv, p: ScrollPayload) -> dict[str, Any]:
+    """Scroll the page to a position, or an element into view."""
+    if p.selector is not None:
+        await env.page.locator(p.selector).first.scroll_into_view_if_needed(timeout=p.timeout)
+        x, y = await env.page.evaluate(_POSITION_JS)
+    else:
+        x, y = await env.page.evaluate(_SCROLL_JS, [p.x, p.y])
+    return {"scrollX": x, "scrollY": y}
+
+
+async def wait_for_selector(env: ActionEnv, p: WaitForSelectorPayload) -> dict[str, Any]:
+    """Wait for an element to reach a state."""
+    try:
+        handle = await env.page.wait_for_selector(p.selector, state=p.state, timeout=p.timeout)
+    except PlaywrightTimeout as err:
+        raise SelectorTimeout(selector=p.selector) from err
+    if handle is None:
+        return dict(NOT_MATCHED)
+    try:
+        info: dict[str, Any] = await handle.evaluate(ELEMENT_INFO_JS)
+    finally:
+        await handle.dispose()
+    return info
+
+
+async def wait(env: ActionEnv, p: WaitPayload) -> dict[str, Any]:
+    """Wait a fixed time."""
+    await asyncio.sleep(p.ms / 1000)
+    return {}
+
+
+async def query(env: ActionEnv, p: QueryPayload) -> dict[str, Any]:
+    """Describe the first matching element without touching it."""
+    handle = await env.page.query_selector(p.selector)
+    if handle is None:
+        return dict(NOT_MATCHED)
+    try:
+        info: dict[str, Any] = await handle.evaluate(ELEMENT_INFO_JS)
+    finally:
+        await handle.dispose()
+    return info
+
+
+def _cap(text: str, limit: int) -> tuple[str, bool]:
+    data = text.encode()
+    if len(data) <= limit:
+        return text, False
+    return data[:limit].decode(errors="ignore"), True
+
+
+async def content(env: ActionEnv, p: ContentPayload) -> dict[str, Any]:
+    """The page's (or an element's) HTML or visible text."""
+    await ensure_page_allowed(env)
+    page = env.page
+    if p.selector is None:
+        text = await page.content() if p.format == "html" else await page.inner_text("body")
+    else:
+        locator = page.locator(p.selector).first
+        try:
+            if p.format == "html":
+                text = await locator.inner_html(timeout=5000)
+            else:
+                text = await locator.inner_text(timeout=5000)
+        except PlaywrightTimeout as err:
+            raise SelectorTimeout(selector=p.selector) from err
+    capped, truncated = _cap(text, env.max_content_bytes)
+    return {"content": capped, "truncated": truncated}
+
+
+async def snapshot(env: ActionEnv, p: SnapshotPayload) -> dict[str, Any]:
+    """The accessibility (ARIA) snapshot, as YAML-like text for agents."""
+    await ensure_page_allowed(env)
+    try:
+        text = await env.page.locator(p.selector or "body").first.aria_snapshot(timeout=5000)
+    except PlaywrightTimeout as err:
+        raise SelectorTimeout(selector=p.selector) from err
+    return {"snapshot": text}
+
+
+async def evaluate(env: ActionEnv, p: EvaluatePayload) -> dict[str, Any]:
+    """Evaluate a JavaScript expression and return its JSON value."""
+    await ensure_page_allowed(env)
+    try:
+        value = await env.page.evaluate(p.expression)
+    except PlaywrightError as err:
+        first = (err.message or "").splitlines()[0][:300] if err.message else ""
+        raise ActionError(f"Evaluation failed: {first}" if first else "Evaluation failed.") from err
+    encoded = json.dumps(value, ensure_ascii=False, default=str)
+    if len(encoded.encode()) <= env.max_content_bytes:
+        return {"result": value, "truncated": False}
+    capped, _ = _cap(encoded, env.max_content_bytes)
+    return {"result": capped, "truncated": True}
+
+
+async def screenshot(env: ActionEnv, p: ScreenshotPayload) -> dict[str, Any]:
+    """Render the page (or an element) to PNG or JPEG."""
+    await ensure_page_allowed(env)
+    try:
+        rendered = await render.screenshot(
+            env.page,
+            fmt=p.format,
+            full_page=p.full_page,
+            quality=p.quality,
+            selector=p.selector,
+            redaction=p.redaction,
+        )
+    except PlaywrightTimeout as err:
+        raise SelectorTimeout(selector=p.selector) from err
+    return {"result": await env.publish(rendered, p.inline)}
+
+
+async def pdf(env: ActionEnv, p: PdfPayload) -> dict[str, Any]:
+    """Print the page to PDF."""
+    await ensure_page_allowed(env)
+    rendered = await render.pdf(env.page, p.redaction)
+    return {"result": await env.publish(rendered, p.inline)}
+
+
+def inline_result(rendered: render.Rendered) -> dict[str, Any]:
+    """A ``result`` carrying the file itself, base64-encoded."""
+    result: dict[str, Any] = {
+        "data": base64.b64encode(rendered.data).decode(),
+        "format": rendered.format,
+        "bytes": len(rendered.data),
+        "width": rendered.width,
+        "height": rendered.height,
+    }
+    if rendered.pages is not None:
+        result["pages"] = rendered.pages
+    return result
+
+
+HANDLERS: dict[str, Handler] = {
+    "goto": goto,
+    "click": click,
+    "hover": hover,
+    "type": type_text,
+    "fill": fill,
+    "press": press,
+    "select": select,
+    "scroll": scroll,
+    "waitForSelector": wait_for_selector,
+    "wait": wait,
+    "query": query,
+    "back": back,
+    "forward": forward,
+    "reload": reload,
+    "content": content,
+    "snapshot": snapshot,
+    "evaluate": evaluate,
+    "screenshot": screenshot,
+    "pdf": pdf,
+}
+
+
+async def run(env: ActionEnv, action: str, payload: Any) -> dict[str, Any]:
+    """Run one action; Playwright failures become documented errors."""
+    try:
+        return await HANDLERS[action](env, payload)
+    except PlaywrightTimeout as err:
+        raise SelectorTimeout() from err
+    except PlaywrightError as err:
+        first = (err.message or "").splitlines()[0][:300] if err.message else ""
+        raise ActionError(f"Action failed: {first}" if first else "Action failed.") from err

@@ -1,0 +1,340 @@
+"""The sessions engine of one process: create, act, close, expire, survive a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+from sessions import actions
+from sessions.action_models import ActionRequest
+from sessions.browser import BrowserConfig, BrowserHost
+from sessions.contexts import ContextFactory, Made, WarmPool
+from sessions.credits import CreditPolicy
+from sessions.egress import EgressPolicy, EgressProxy
+from sessions.errors import (
+    ActionError,
+    CapacityExceeded,
+    ConcurrencyLimited,
+    InvalidRequest,
+    OwnerUnavailable,
+    SessionClosed,
+    SessionError,
+    SessionNotFound,
+)
+from sessions.expiry import DeadlineQueue
+from sessions.keys import SessionKeys
+from sessions.live import DomainSource, LiveSession, Outputs
+from sessions.models import SessionOptions
+from sessions.registry import CloseReason, Registry, SessionRecord, Status
+from sessions.tasks import TaskSet
+from sessions.timefmt import now_ms
+from storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+class Observer(Protocol):
+    """Receives the engine's events (metrics live in the app)."""
+
+    def session_started(self, kind: str) -> None:
+        """A session was created."""
+
+    def session_closed(self, kind: str, credits: int) -> None:
+        """A session was closed and billed by this process."""
+
+    def action_done(self, action: str, seconds: float) -> None:
+        """An action finished (successfully or not)."""
+
+
+class _NoObserver:
+    def session_started(self, kind: str) -> None:
+        pass
+
+    def session_closed(self, kind: str, credits: int) -> None:
+        pass
+
+    def action_done(self, action: str, seconds: float) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine needs from settings (no app import)."""
+
+    instance_id: str
+    chromium_path: str
+    prefix: str
+    egress: EgressPolicy
+    max_sessions: int = 50
+    session_max_ttl_s: int = 3600
+    workspace_max_sessions: int = 20
+    warm_contexts: int = 2
+    ignore_https_errors: bool = False
+    max_content_bytes: int = 2 * 1024 * 1024
+    link_ttl_s: int = 600
+    credits: CreditPolicy = field(default_factory=CreditPolicy)
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What an action answered, with the session's remaining lifetime."""
+
+    body: dict[str, Any]
+    expires_in: int
+
+
+class SessionEngine:
+    """Owns the browser, the egress proxy and the sessions living here."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        redis: Redis,
+        storage: Storage,
+        domains: DomainSource,
+        observer: Observer | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = Registry(redis, SessionKeys(config.prefix), config.credits)
+        self._storage = storage
+        self._domains = domains
+        self._observer = observer or _NoObserver()
+        self._proxy = EgressProxy(config.egress)
+        self._host = BrowserHost(BrowserConfig(config.chromium_path), self._browser_crashed)
+        self._factory = ContextFactory(self._host, self._proxy, config.ignore_https_errors)
+        self._tasks = TaskSet()
+        self._warm = WarmPool(self._factory, config.warm_contexts, self._tasks)
+        self._deadlines = DeadlineQueue(self._due)
+        self._live: dict[str, LiveSession] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._accepting = False
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the egress proxy, the browser, the warm pool and the deadline loop."""
+        await self._proxy.start()
+        await self._host.start()
+        self._loop_task = asyncio.get_running_loop().create_task(
+            self._deadlines.run(), name="session-deadlines"
+        )
+        self._warm.refill()
+        self._accepting = True
+
+    async def aclose(self, reason: CloseReason = CloseReason.SHUTDOWN) -> None:
+        """Close every session here (billed), then the browser and the proxy."""
+        self._accepting = False
+        await asyncio.gather(
+            *(self._close_live(s, reason) for s in list(self._live.values())),
+            return_exceptions=True,
+        )
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        await self._warm.aclose()
+        await self._tasks.aclose()
+        await self._host.aclose()
+        await self._proxy.aclose()
+
+    async def is_ready(self) -> bool:
+        """Readiness: the browser is connected."""
+        return await self._host.is_ready()
+
+    @property
+    def local_count(self) -> int:
+        """Sessions held in this instance's browser."""
+        return len(self._live)
+
+    def browser_pid(self) -> int | None:
+        """The browser's process id (for operations and tests)."""
+        return self._host.browser_pid()
+
+    def resource_counts(self) -> dict[str, int]:
+        """Open contexts, warm contexts and background tasks (for leak checks)."""
+        return {
+            "contexts": self._host.context_count(),
+            "warm": len(self._warm),
+            "tasks": len(self._tasks),
+            "sessions": len(self._live),
+        }
+
+    # Sessions ----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        key_id: str,
+        workspace_id: str,
+        options: SessionOptions,
+        *,
+        kind: str = "live",
+        extra: dict[str, str] | None = None,
+    ) -> SessionRecord:
+        """Open a session in this browser and register it."""
+        self._check_options(options)
+        if not self._accepting or len(self._live) >= self.config.max_sessions:
+            raise CapacityExceeded()
+        created_ms = now_ms()
+        session_id = f"sess_{uuid.uuid4()}"
+        made = await self._context_for(options, session_id)
+        started_ms = now_ms()
+        expires_ms = started_ms + options.max_ttl_seconds * 1000
+        fields = {
+            "id": session_id,
+            "keyId": key_id,
+            "workspaceId": workspace_id,
+            "owner": self.config.instance_id,
+            "status": Status.ACTIVE.value,
+            "kind": kind,
+            "createdAt": str(created_ms),
+            "startedAt": str(started_ms),
+            "expiresAt": str(expires_ms),
+            "lastActivityAt": str(started_ms),
+            "options": json.dumps(options.public()),
+            "currentUrl": made.page.url,
+            **(extra or {}),
+        }
+        if options.metadata is not None:
+            fields["metadata"] = json.dumps(options.metadata)
+        if not await self.registry.create(fields, self.config.workspace_max_sessions):
+            await self._factory.discard(made, "workspace limit")
+            raise ConcurrencyLimited()
+        live = LiveSession(
+            id=session_id,
+            key_id=key_id,
+            workspace_id=workspace_id,
+            kind=kind,
+            made=made,
+            started_ms=started_ms,
+            expires_ms=expires_ms,
+            idle_timeout_s=options.idle_timeout_seconds,
+            auth=options.auth,
+            domains=self._domains,
+            outputs=Outputs(self._storage, self.config.link_ttl_s),
+            refused=lambda: self._proxy.refused(session_id),
+            max_content_bytes=self.config.max_content_bytes,
+        )
+        self._live[session_id] = live
+        self._deadlines.set(session_id, live.deadline())
+        self._observer.session_started(kind)
+        record = await self.registry.get(session_id)
+        assert record is not None
+        return record
+
+    def _check_options(self, options: SessionOptions) -> None:
+        if options.max_ttl_seconds > self.config.session_max_ttl_s:
+            raise InvalidRequest(
+                f"maxTtlSeconds: at most {self.config.session_max_ttl_s} on this service."
+            )
+        if options.proxy and not self.config.egress.upstream_proxy:
+            raise InvalidRequest("proxy: no upstream proxy is configured on this service.")
+
+    async def _context_for(self, options: SessionOptions, session_id: str) -> Made:
+        made = self._warm.take() if options.is_default else None
+        if made is not None and made.context.browser and made.context.browser.is_connected():
+            self._proxy.retag(made.tag, session_id)
+            made.tag = session_id
+            return made
+        return await self._factory.make(options, session_id)
+
+    async def get(self, key_id: str, session_id: str) -> SessionRecord:
+        """A session of ``key_id`` (404 for anyone else)."""
+        record = await self.registry.get(session_id) if session_id.startswith("sess_") else None
+        if record is None or record.key_id != key_id:
+            raise SessionNotFound()
+        return record
+
+    async def list(self, key_id: str, status: Status | None) -> list[SessionRecord]:
+        """The key's sessions."""
+        return await self.registry.list_for_key(key_id, status)
+
+    async def act(self, key_id: str, session_id: str, request: ActionRequest) -> ActionOutcome:
+        """Run one action, in arrival order with the session's other actions."""
+        live = self._live.get(session_id)
+        if live is None or live.key_id != key_id:
+            record = await self.get(key_id, session_id)
+            if record.status is Status.CLOSED:
+                raise SessionClosed(record=record)
+            raise OwnerUnavailable(record=record)
+        action = request.root
+        async with live.lock:
+            if live.closing:
+                raise SessionClosed(record=await self.get(key_id, session_id))
+            started = time.perf_counter()
+            error: SessionError | None = None
+            body: dict[str, Any] = {}
+            try:
+                body = await actions.run(live, action.type, action.payload)
+            except ActionError as err:
+                error = err
+            except SessionError as err:
+                error = err
+            url = "" if live.page.is_closed() else live.page.url
+            self._observer.action_done(action.type, time.perf_counter() - started)
+            counted = await self.registry.count_action(
+                session_id, action.type, error is None, now_ms(), url
+            )
+            if not counted:
+                raise SessionClosed(record=await self.get(key_id, session_id))
+            live.last_activity = time.monotonic()
+            self._deadlines.set(session_id, live.deadline())
+        if error is not None:
+            error.context.setdefault("url", url)
+            error.context["expires_in"] = live.expires_in()
+            raise error
+        return ActionOutcome(body={**body, "url": url}, expires_in=live.expires_in())
+
+    async def close(self, key_id: str, session_id: str) -> SessionRecord:
+        """Close a session (idempotent): bill once, return the final record."""
+        record = await self.get(key_id, session_id)
+        if record.status is Status.CLOSED:
+            return record
+        live = self._live.get(session_id)
+        if live is None:
+            raise OwnerUnavailable(record=record)
+        return await self._close_live(live, CloseReason.CLOSED)
+
+    async def _close_live(self, live: LiveSession, reason: CloseReason) -> SessionRecord:
+        live.closing = True
+        self._deadlines.discard(live.id)
+        record = await self.registry.get(live.id)
+        assert record is not None
+        changed, final = await asyncio.shield(self.registry.close(record, reason, now_ms()))
+        if self._live.pop(live.id, None) is not None:
+            await self._factory.discard(live.made, reason.value)
+        if changed:
+            self._observer.session_closed(final.kind, int(final.raw.get("billedCredits", 0)))
+            log.info(
+                "session closed",
+                extra={"event": "session_closed", "sessionId": live.id, "reason": reason.value},
+            )
+        return final
+
+    async def _due(self, session_id: str) -> None:
+        live = self._live.get(session_id)
+        if live is None or live.closing:
+            return
+        if now_ms() >= live.expires_ms - 50:
+            reason = CloseReason.EXPIRED
+        elif live.idle_timeout_s is not None and (
+            time.monotonic() - live.last_activity >= live.idle_timeout_s - 0.05
+        ):
+            reason = CloseReason.IDLE_TIMEOUT
+        else:
+            self._deadlines.set(session_id, live.deadline())
+            return
+        self._tasks.spawn(self._close_live(live, reason), name=f"expire-{session_id}")
+
+    async def _browser_crashed(self) -> None:
+        await self._warm.drain()
+        await asyncio.gather(
+            *(self._close_live(s, CloseReason.BROWSER_CRASHED) for s in list(self._live.values())),
+            return_exceptions=True,
+        )
+        self._warm.refill()

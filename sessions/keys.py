@@ -1,0 +1,44 @@
+"""Redis key names of the sessions engine, all under the deployment prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SessionKeys:
+    """Key builders bound to one prefix."""
+
+    prefix: str
+
+    def session(self, session_id: str) -> str:
+        """Hash: one session record (SPEC section 4 fields, counters, owner)."""
+        return f"{self.prefix}sess:{{{session_id}}}"
+
+    def key_sessions(self, key_id: str) -> str:
+        """Sorted set: every session of one API key, scored by creation time (ms)."""
+        return f"{self.prefix}keysess:{{{key_id}}}"
+
+    def key_active(self, key_id: str) -> str:
+        """Set: the active sessions of one API key."""
+        return f"{self.prefix}keyactive:{{{key_id}}}"
+
+    def workspace_active(self, ws_id: str) -> str:
+        """Set: the active sessions of one workspace (for its concurrency limit)."""
+        return f"{self.prefix}wsactive:{{{ws_id}}}"
+
+    def instance_sessions(self, instance_id: str) -> str:
+        """Set: the active sessions owned by one instance."""
+        return f"{self.prefix}inst:{{{instance_id}}}:sessions"
+
+    def ledger(self, ws_id: str) -> str:
+        """Sorted set: closed sessions of a workspace scored by ``closedAt`` (ms)."""
+        return f"{self.prefix}ledger:{{{ws_id}}}"
+
+    def usage_day(self, ws_id: str, day: str) -> str:
+        """Hash: one UTC day's totals of a workspace, and per key (``key:<id>:<field>``)."""
+        return f"{self.prefix}usage:{{{ws_id}}}:{day}"
+
+    def idempotency(self, key_id: str, idem_key: str) -> str:
+        """String: the session created for an ``Idempotency-Key`` (24 h)."""
+        return f"{self.prefix}sessidem:{{{key_id}}}:{idem_key}"

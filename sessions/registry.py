@@ -1,0 +1,277 @@
+"""Session records in Redis: create, read, count actions, close-and-bill atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+
+from sessions.credits import CreditPolicy, utc_day
+from sessions.keys import SessionKeys
+from sessions.redis_types import text, text_dict
+from sessions.timefmt import iso_ms
+
+
+class Status(StrEnum):
+    """Session states; the only transition is ``active`` → ``closed``, exactly once."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class CloseReason(StrEnum):
+    """Why a session closed (SPEC section 4)."""
+
+    CLOSED = "closed"
+    EXPIRED = "expired"
+    IDLE_TIMEOUT = "idle_timeout"
+    BROWSER_CRASHED = "browser_crashed"
+    INSTANCE_LOST = "instance_lost"
+    SHUTDOWN = "shutdown"
+
+
+# KEYS: record, key_active, ws_active, instance_sessions, key_sessions
+# ARGV: ws_limit, created_ms, session_id, then field/value pairs of the record
+_CREATE = """
+if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])
+return 1
+"""
+
+# KEYS: record; ARGV: type, outcome ('success'|'error'), now_ms, current_url
+_COUNT = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'active' then return 0 end
+redis.call('HINCRBY', KEYS[1], 'actionCount', 1)
+if ARGV[2] == 'success' then
+  redis.call('HINCRBY', KEYS[1], 'actionSuccessCount', 1)
+else
+  redis.call('HINCRBY', KEYS[1], 'actionErrorCount', 1)
+end
+redis.call('HINCRBY', KEYS[1], 'b:' .. ARGV[1] .. ':total', 1)
+redis.call('HINCRBY', KEYS[1], 'b:' .. ARGV[1] .. ':' .. ARGV[2], 1)
+redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'currentUrl', ARGV[4]) end
+return 1
+"""
+
+# KEYS: record, key_active, ws_active, instance_sessions, ledger, usage_day
+# ARGV: session_id, reason, closed_ms, duration_s, credits, kind, key_id
+_CLOSE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'active' then
+  return {0, redis.call('HGETALL', KEYS[1])}
+end
+redis.call('HSET', KEYS[1], 'status', 'closed', 'closeReason', ARGV[2], 'closedAt', ARGV[3],
+  'durationSeconds', ARGV[4], 'billedCredits', ARGV[5])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+local capture = 0
+if ARGV[6] == 'capture' then capture = 1 end
+for _, prefix in ipairs({'', 'key:' .. ARGV[7] .. ':'}) do
+  redis.call('HINCRBY', KEYS[6], prefix .. 'sessions', 1)
+  redis.call('HINCRBY', KEYS[6], prefix .. 'captures', capture)
+  redis.call('HINCRBY', KEYS[6], prefix .. 'durationSeconds', ARGV[4])
+  redis.call('HINCRBY', KEYS[6], prefix .. 'credits', ARGV[5])
+end
+return {1, redis.call('HGETALL', KEYS[1])}
+"""
+
+_INT_FIELDS = ("createdAt", "startedAt", "expiresAt", "closedAt", "lastActivityAt")
+_COUNTERS = ("actionCount", "actionSuccessCount", "actionErrorCount")
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    items = [text(v) for v in flat]
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+class SessionRecord:
+    """A session's stored fields with typed accessors and its public form."""
+
+    def __init__(self, raw: Mapping[str, str]) -> None:
+        self.raw = dict(raw)
+
+    def ms(self, name: str) -> int | None:
+        """A millisecond timestamp field, or None."""
+        value = self.raw.get(name)
+        return int(value) if value else None
+
+    @property
+    def id(self) -> str:
+        """The session id."""
+        return self.raw["id"]
+
+    @property
+    def status(self) -> Status:
+        """Current state."""
+        return Status(self.raw["status"])
+
+    @property
+    def key_id(self) -> str:
+        """The API key that owns the session."""
+        return self.raw["keyId"]
+
+    @property
+    def workspace_id(self) -> str:
+        """The workspace of the owning key."""
+        return self.raw["workspaceId"]
+
+    @property
+    def owner(self) -> str:
+        """The id of the instance whose browser holds the session."""
+        return self.raw["owner"]
+
+    @property
+    def kind(self) -> str:
+        """``live`` or ``capture``."""
+        return self.raw.get("kind", "live")
+
+    def expires_in(self, now_ms: int) -> int:
+        """Whole seconds left (0 once closed)."""
+        expires = self.ms("expiresAt")
+        if self.status is Status.CLOSED or expires is None:
+            return 0
+        return max(0, math.floor((expires - now_ms) / 1000))
+
+    def breakdown(self) -> dict[str, dict[str, int]]:
+        """``actionBreakdown``: per action type, total / success / error."""
+        out: dict[str, dict[str, int]] = {}
+        for field, value in self.raw.items():
+            if field.startswith("b:"):
+                _, action, outcome = field.split(":", 2)
+                entry = out.setdefault(action, {"total": 0, "success": 0, "error": 0})
+                entry[outcome] = int(value)
+        return out
+
+    def public(self) -> dict[str, Any]:
+        """The SPEC section 4 session object."""
+        raw = self.raw
+        closed = self.ms("closedAt")
+        session: dict[str, Any] = {
+            "id": raw["id"],
+            "status": raw["status"],
+            "closeReason": raw.get("closeReason") or None,
+            "createdAt": iso_ms(int(raw["createdAt"])),
+            "startedAt": iso_ms(int(raw["startedAt"])),
+            "expiresAt": iso_ms(int(raw["expiresAt"])),
+            "closedAt": iso_ms(closed) if closed else None,
+            "durationSeconds": int(raw.get("durationSeconds") or 0),
+            "billedCredits": int(raw.get("billedCredits") or 0),
+        }
+        for counter in _COUNTERS:
+            session[counter] = int(raw.get(counter) or 0)
+        session["actionBreakdown"] = self.breakdown()
+        session["options"] = json.loads(raw["options"])
+        session["kind"] = self.kind
+        session["currentUrl"] = raw.get("currentUrl") or None
+        if raw.get("metadata"):
+            session["metadata"] = json.loads(raw["metadata"])
+        if raw.get("captureId"):
+            session["captureId"] = raw["captureId"]
+        return session
+
+
+class Registry:
+    """All Redis access for session records."""
+
+    def __init__(self, redis: Redis, keys: SessionKeys, credits: CreditPolicy) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._credits = credits
+        self._create = redis.register_script(_CREATE)
+        self._count = redis.register_script(_COUNT)
+        self._close = redis.register_script(_CLOSE)
+
+    async def create(self, fields: Mapping[str, str], workspace_limit: int) -> bool:
+        """Store a new active record; False when the workspace is at its limit."""
+        sid, key_id, ws_id, owner = (
+            fields["id"],
+            fields["keyId"],
+            fields["workspaceId"],
+            fields["owner"],
+        )
+        flat = [item for pair in fields.items() for item in pair]
+        created = await self._create(
+            keys=[
+                self._keys.session(sid),
+                self._keys.key_active(key_id),
+                self._keys.workspace_active(ws_id),
+                self._keys.instance_sessions(owner),
+                self._keys.key_sessions(key_id),
+            ],
+            args=[workspace_limit, fields["createdAt"], sid, *flat],
+        )
+        return bool(created)
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """The record, or None."""
+        raw = await self._redis.hgetall(self._keys.session(session_id))
+        return SessionRecord(text_dict(raw)) if raw else None
+
+    async def list_for_key(self, key_id: str, status: Status | None) -> list[SessionRecord]:
+        """The key's sessions, newest first (at most the 500 most recent without a filter)."""
+        if status is Status.ACTIVE:
+            found: Any = await self._redis.smembers(self._keys.key_active(key_id))
+        else:
+            found = await self._redis.zrevrange(self._keys.key_sessions(key_id), 0, 499)
+        ids = [text(sid) for sid in found]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sid in ids:
+                pipe.hgetall(self._keys.session(sid))
+            rows = await pipe.execute()
+        records = [SessionRecord(text_dict(row)) for row in rows if row]
+        if status is not None:
+            records = [r for r in records if r.status is status]
+        records.sort(key=lambda r: r.ms("createdAt") or 0, reverse=True)
+        return records
+
+    async def count_action(
+        self, session_id: str, action: str, ok: bool, now_ms: int, url: str
+    ) -> bool:
+        """Count one action; False (and nothing counted) once the session is closed."""
+        counted = await self._count(
+            keys=[self._keys.session(session_id)],
+            args=[action, "success" if ok else "error", now_ms, url],
+        )
+        return bool(counted)
+
+    async def close(
+        self, record: SessionRecord, reason: CloseReason, closed_ms: int
+    ) -> tuple[bool, SessionRecord]:
+        """Close and bill in one atomic step; ``(closed_now, final_record)``."""
+        started = record.ms("startedAt") or closed_ms
+        duration_s, credits = self._credits.bill(started, max(closed_ms, started))
+        changed, flat = await self._close(
+            keys=[
+                self._keys.session(record.id),
+                self._keys.key_active(record.key_id),
+                self._keys.workspace_active(record.workspace_id),
+                self._keys.instance_sessions(record.owner),
+                self._keys.ledger(record.workspace_id),
+                self._keys.usage_day(record.workspace_id, utc_day(closed_ms)),
+            ],
+            args=[
+                record.id,
+                reason.value,
+                closed_ms,
+                duration_s,
+                credits,
+                record.kind,
+                record.key_id,
+            ],
+        )
+        return bool(changed), SessionRecord(_pairs(flat))
+
+    async def owned_by(self, instance_id: str) -> list[str]:
+        """Ids of the active sessions an instance owns."""
+        members = await self._redis.smembers(self._keys.instance_sessions(instance_id))
+        return [text(member) for member in members]

@@ -1,0 +1,99 @@
+"""No leaks after many sessions; a crashed browser is relaunched and its sessions billed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from tests.conftest import ServiceFactory, browser_overrides
+from tests.integration.sessions_helpers import new_client
+from tests.support.procs import alive, descendants
+from tests.support.service import Service
+from tests.support.sites import CanarySite, TargetSite
+
+
+async def _browser_service(
+    make_service: ServiceFactory, target: TargetSite, canary: CanarySite, tmp_path: Path
+) -> Service:
+    return await make_service(**browser_overrides(target, canary, tmp_path / "storage"))
+
+
+async def _settled(service: Service) -> dict[str, int]:
+    engine = service.state.engine
+    for _ in range(100):
+        counts = engine.resource_counts()
+        if counts["warm"] == service.settings.warm_contexts and counts["tasks"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    pid = engine.browser_pid()
+    assert pid is not None
+    return {
+        **engine.resource_counts(),
+        "processes": len(descendants(pid)),
+        "loop_tasks": len(asyncio.all_tasks()),
+    }
+
+
+async def test_two_hundred_sessions_leave_nothing_behind(
+    make_service: ServiceFactory, target_site: TargetSite, canary_site: CanarySite, tmp_path: Path
+) -> None:
+    service = await _browser_service(make_service, target_site, canary_site, tmp_path)
+    client = await new_client(service)
+    for _ in range(3):  # warm-up: first renderers, caches
+        sid = (await client.create())["id"]
+        await client.ok(sid, "goto", url=target_site.url("/form"))
+        await client.delete(sid)
+    baseline = await _settled(service)
+
+    for index in range(200):
+        body = {} if index % 2 else {"viewport": {"width": 1000, "height": 700}}
+        sid = (await client.create(**body))["id"]
+        if index % 10 == 0:
+            await client.ok(sid, "goto", url=target_site.url("/form"))
+        assert (await client.delete(sid)).status_code == 200
+
+    after = await _settled(service)
+    assert after["sessions"] == 0
+    assert after["contexts"] == baseline["contexts"]
+    assert after["tasks"] == baseline["tasks"] == 0
+    assert after["processes"] <= baseline["processes"]
+    assert after["loop_tasks"] <= baseline["loop_tasks"]
+
+
+async def test_crashed_browser_closes_and_bills_its_sessions(
+    make_service: ServiceFactory, target_site: TargetSite, canary_site: CanarySite, tmp_path: Path
+) -> None:
+    service = await _browser_service(make_service, target_site, canary_site, tmp_path)
+    client = await new_client(service)
+    sid = (await client.create())["id"]
+    await client.ok(sid, "goto", url=target_site.url("/form"))
+    engine = service.state.engine
+    old_pid = engine.browser_pid()
+    assert old_pid is not None
+    old_children = descendants(old_pid)
+    os.kill(old_pid, signal.SIGKILL)
+
+    for _ in range(200):
+        session = await client.get(sid)
+        if session["status"] == "closed":
+            break
+        await asyncio.sleep(0.05)
+    assert session["closeReason"] == "browser_crashed" and session["billedCredits"] == 1
+    late = await client.act(sid, "click", selector="#btn")
+    assert late.status_code == 409
+
+    fresh = (await client.create())["id"]
+    await client.ok(fresh, "goto", url=target_site.url("/form"))
+    new_pid = engine.browser_pid()
+    assert new_pid not in (None, old_pid)
+    for _ in range(100):
+        if not any(alive(pid) for pid in old_children | {old_pid}):
+            break
+        await asyncio.sleep(0.05)
+    assert not any(alive(pid) for pid in old_children | {old_pid}), "no orphaned Chromium"
+
+    children = descendants(new_pid)  # type: ignore[arg-type]
+    await service.aclose()
+    assert not any(alive(pid) for pid in children | {new_pid}), "no Chromium outlives the app"  # type: ignore[operator]
