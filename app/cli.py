@@ -41,6 +41,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from app.workerproc import main_worker
+
+    settings = load_settings()
+    settings.require_secret()
+    configure_logging(settings.log_level)
+    return main_worker(settings, args.concurrency)
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from app.allinone import run_all_in_one
 
@@ -126,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=func)
         if name == "up":
             cmd.add_argument("--allow-domain", action="append", default=[], metavar="HOST")
+
+    worker = sub.add_parser("worker", help="run a capture worker")
+    worker.add_argument("--concurrency", type=int, default=None, metavar="N")
+    worker.set_defaults(func=_cmd_worker)
 
     _admin_parsers(sub)
     return parser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -17,10 +18,14 @@ from app import error_handlers, middleware
 from app.keys import AppKeys
 from app.metrics import Metrics
 from app.ratelimit import RateLimiter
-from app.routes import admin, files, health, sessions
+from app.routes import admin, captures, files, health, sessions
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
+from captures.crypto import PayloadBox, payload_key
+from captures.keys import CaptureKeys
+from captures.notify import DoneListener
+from captures.records import CaptureStore
 from sessions.credits import CreditPolicy
 from sessions.egress import EgressPolicy, parse_cidrs, parse_host_map
 from sessions.engine import EngineConfig, SessionEngine
@@ -84,6 +89,12 @@ def make_storage(settings: Settings) -> Storage:
     )
 
 
+def make_payload_box(settings: Settings) -> PayloadBox:
+    """The AES-GCM box for capture payloads."""
+    explicit = settings.payload_key.get_secret_value() if settings.payload_key else None
+    return PayloadBox(payload_key(settings.require_secret(), explicit))
+
+
 def make_tenancy(settings: Settings, redis: Redis) -> Tenancy:
     """Workspaces, keys and domains on ``redis``."""
     pepper = derive_key(settings.require_secret(), "api-key-pepper")
@@ -101,6 +112,7 @@ def build_state(
     """The state objects every handler uses."""
     keys = AppKeys(settings.redis_prefix)
     limit, period_s = settings.rate
+    capture_store = CaptureStore(redis, CaptureKeys(settings.redis_prefix))
     state = AppState(
         settings=settings,
         redis=redis,
@@ -110,10 +122,18 @@ def build_state(
         metrics=metrics,
         engine=engine,
         storage=storage,
+        captures=capture_store,
+        capture_events=DoneListener(redis, capture_store.keys.done_channel()),
+        payload_box=make_payload_box(settings),
     )
     state.checks["redis"] = redis.ping
     state.checks["browser"] = engine.is_ready
     return state
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def create_app(settings: Settings) -> Quart:
@@ -132,7 +152,7 @@ def create_app(settings: Settings) -> Quart:
     )
     middleware.install(app)
     error_handlers.install(app)
-    for module in (health, admin, sessions, files):
+    for module in (health, admin, sessions, captures, files):
         app.register_blueprint(module.blueprint)
 
     @app.while_serving
@@ -154,6 +174,10 @@ def create_app(settings: Settings) -> Quart:
             state = build_state(settings, redis, tenancy, engine, storage, metrics)
             await engine.start()
             stack.push_async_callback(engine.aclose)
+            listener = asyncio.get_running_loop().create_task(
+                state.capture_events.run(), name="capture-events"
+            )
+            stack.push_async_callback(_cancel, listener)
             app.extensions[STATE_KEY] = state
             stack.callback(app.extensions.pop, STATE_KEY, None)
             yield

@@ -13,6 +13,9 @@ from app.metrics import Metrics
 from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.tenancy import Tenancy
+from captures.crypto import PayloadBox
+from captures.notify import DoneListener
+from captures.records import CaptureStore
 from sessions.engine import SessionEngine
 from storage import Storage
 
@@ -31,6 +34,9 @@ class AppState:
     metrics: Metrics
     engine: SessionEngine
     storage: Storage
+    captures: CaptureStore
+    capture_events: DoneListener
+    payload_box: PayloadBox
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 

@@ -40,6 +40,7 @@ from sessions.errors import (
     LeftAllowedDomains,
     NavigationFailed,
     NavigationTimeout,
+    PageCrashed,
     SelectorTimeout,
     TargetBlocked,
 )
@@ -388,4 +389,6 @@ async def run(env: ActionEnv, action: str, payload: Any) -> dict[str, Any]:
         raise SelectorTimeout() from err
     except PlaywrightError as err:
         first = (err.message or "").splitlines()[0][:300] if err.message else ""
+        if "crashed" in first.lower():
+            raise PageCrashed() from err
         raise ActionError(f"Action failed: {first}" if first else "Action failed.") from err

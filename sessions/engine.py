@@ -10,10 +10,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
 
-from sessions import actions
-from sessions.action_models import ActionRequest
+from sessions import actions, render
+from sessions.action_models import ActionRequest, Redaction
 from sessions.browser import BrowserConfig, BrowserHost
 from sessions.contexts import ContextFactory, Made, WarmPool
 from sessions.credits import CreditPolicy
@@ -24,6 +25,7 @@ from sessions.errors import (
     ConcurrencyLimited,
     InvalidRequest,
     OwnerUnavailable,
+    RenderFailed,
     SessionClosed,
     SessionError,
     SessionNotFound,
@@ -33,6 +35,7 @@ from sessions.keys import SessionKeys
 from sessions.live import DomainSource, LiveSession, Outputs
 from sessions.models import SessionOptions
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
+from sessions.render import Rendered
 from sessions.tasks import TaskSet
 from sessions.timefmt import now_ms
 from storage import Storage
@@ -289,6 +292,47 @@ class SessionEngine:
             error.context["expires_in"] = live.expires_in()
             raise error
         return ActionOutcome(body={**body, "url": url}, expires_in=live.expires_in())
+
+    async def render(
+        self,
+        key_id: str,
+        session_id: str,
+        *,
+        fmt: str,
+        full_page: bool = False,
+        quality: int | None = None,
+        redaction: Redaction | None = None,
+    ) -> Rendered:
+        """Render the session's page to a file kept in memory (counted as an action)."""
+        live = self._local(key_id, session_id)
+        kind = "pdf" if fmt == "pdf" else "screenshot"
+        async with live.lock:
+            ok = False
+            try:
+                await actions.ensure_page_allowed(live)
+                if fmt == "pdf":
+                    rendered = await render.pdf(live.page, redaction)
+                else:
+                    rendered = await render.screenshot(
+                        live.page,
+                        fmt=fmt,
+                        full_page=full_page,
+                        quality=quality,
+                        selector=None,
+                        redaction=redaction,
+                    )
+                ok = True
+            except PlaywrightError as err:
+                raise RenderFailed() from err
+            finally:
+                await self.registry.count_action(session_id, kind, ok, now_ms(), live.page.url)
+        return rendered
+
+    def _local(self, key_id: str, session_id: str) -> LiveSession:
+        live = self._live.get(session_id)
+        if live is None or live.key_id != key_id or live.closing:
+            raise SessionNotFound()
+        return live
 
     async def close(self, key_id: str, session_id: str) -> SessionRecord:
         """Close a session (idempotent): bill once, return the final record."""

@@ -95,6 +95,18 @@ class LeftAllowedDomains(ActionError):
     code, default_message = "DOMAIN_NOT_ALLOWED", "The page left the allowed domains."
 
 
+class PageCrashed(ActionError):
+    """The page's renderer crashed."""
+
+    code, default_message = "PAGE_CRASHED", "The page crashed."
+
+
+class RenderFailed(ActionError):
+    """The screenshot or PDF could not be produced."""
+
+    code, default_message = "RENDER_FAILED", "Rendering failed."
+
+
 class BrowserUnavailable(SessionError):
     """The browser is down (relaunching)."""
 

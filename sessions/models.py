@@ -148,7 +148,7 @@ class SessionOptions(Strict):
         return not (
             self.proxy
             or self.bypass_bot_detection
-            or self.viewport
+            or self.viewport not in (None, Viewport())
             or self.user_agent
             or self.locale
             or self.timezone_id

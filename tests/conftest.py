@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from app.logs import configure_logging
-from tests.support.procs import RedisServer
-from tests.support.service import Service, settings_for_tests, start_service
+from tests.support.procs import RedisServer, ServiceProcess, base_env, wait_until
+from tests.support.service import Service, settings_env, settings_for_tests, start_service
 from tests.support.sites import CanarySite, TargetSite, host_map
 from tests.support.sites_fixtures import canary_baseline, canary_site, target_site, tls_material
 
@@ -91,6 +91,18 @@ async def browser_service(
     )
     yield service
     await service.aclose()
+
+
+@pytest.fixture(scope="session")
+def capture_worker(
+    browser_service: Service, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """A real ``sessionshot worker`` process sharing the browser service's Redis and storage."""
+    env = base_env(**settings_env(browser_service.settings))
+    worker = ServiceProcess(["worker"], env, tmp_path_factory.mktemp("worker"))
+    wait_until(lambda: "worker_ready" in worker.stderr + worker.stdout, 60, "worker_ready")
+    yield worker
+    worker.terminate()
 
 
 @pytest.fixture

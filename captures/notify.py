@@ -1,0 +1,84 @@
+"""Wakes long-polls when a capture reaches a final state (one pub/sub listener per API)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from sessions.redis_types import text
+
+log = logging.getLogger(__name__)
+
+RESUBSCRIBE_DELAY_S = 1.0
+
+
+class DoneListener:
+    """Subscribes to the ``captures:done`` channel and sets the waiters' events."""
+
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._subscribed = asyncio.Event()
+
+    async def run(self) -> None:
+        """Listen until cancelled; resubscribes after a Redis outage."""
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError):
+                self._subscribed.clear()
+                log.warning("capture notifications interrupted; resubscribing")
+                # Long-polls re-read the record when woken, so waking them all is safe.
+                self._wake_all()
+                await asyncio.sleep(RESUBSCRIBE_DELAY_S)
+
+    async def _listen(self) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._channel)
+            self._subscribed.set()
+            async for message in pubsub.listen():
+                if message and message.get("type") == "message":
+                    self._wake(text(message["data"]))
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _wake(self, capture_id: str) -> None:
+        for event in self._waiters.get(capture_id, ()):
+            event.set()
+
+    def _wake_all(self) -> None:
+        for events in self._waiters.values():
+            for event in events:
+                event.set()
+
+    @contextlib.contextmanager
+    def watch(self, capture_id: str) -> Iterator[asyncio.Event]:
+        """An event set when ``capture_id`` is published; register before re-reading."""
+        event = asyncio.Event()
+        self._waiters.setdefault(capture_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            events = self._waiters.get(capture_id)
+            if events is not None:
+                events.discard(event)
+                if not events:
+                    del self._waiters[capture_id]
+
+    async def ready(self, timeout_s: float = 5.0) -> bool:
+        """True once subscribed (for readiness and tests)."""
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True

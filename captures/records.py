@@ -1,0 +1,184 @@
+"""Capture records: states, transitions, and the one atomic step to a final state."""
+
+from __future__ import annotations
+
+import base64
+import json
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+
+from captures.keys import CAPTURE_RECORD_TTL_S, CaptureKeys
+from sessions.redis_types import fields, text_dict
+from sessions.timefmt import iso_ms, now_ms
+
+
+class CaptureStatus(StrEnum):
+    """``queued → processing → completed | failed``; a final state never changes."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        """True for ``completed`` and ``failed``."""
+        return self in (CaptureStatus.COMPLETED, CaptureStatus.FAILED)
+
+
+ALLOWED = {
+    CaptureStatus.QUEUED: {CaptureStatus.PROCESSING, CaptureStatus.FAILED},
+    CaptureStatus.PROCESSING: {
+        CaptureStatus.PROCESSING,  # a retry after a worker died
+        CaptureStatus.COMPLETED,
+        CaptureStatus.FAILED,
+    },
+    CaptureStatus.COMPLETED: set(),
+    CaptureStatus.FAILED: set(),
+}
+
+
+class IllegalTransition(Exception):
+    """A state change the table above does not allow."""
+
+
+def check_transition(current: CaptureStatus, new: CaptureStatus) -> None:
+    """Raise :class:`IllegalTransition` unless ``current → new`` is allowed."""
+    if new not in ALLOWED[current]:
+        raise IllegalTransition(f"{current} -> {new}")
+
+
+# KEYS: record, payload, stats; ARGV: status, updated_ms, json of extra fields, channel,
+# capture id, record ttl, latency ms. Only one caller can ever reach a final state.
+_FINISH = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'completed' or status == 'failed' or not status then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2], 'completedAt', ARGV[2])
+local extra = cjson.decode(ARGV[3])
+for k, v in pairs(extra) do redis.call('HSET', KEYS[1], k, v) end
+redis.call('DEL', KEYS[2])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+redis.call('HINCRBY', KEYS[3], 'latencyMsSum', ARGV[7])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+"""
+
+# KEYS: record; ARGV: updated_ms, worker id. Counts an attempt; refuses final records.
+_START = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'queued' and status ~= 'processing' then return -1 end
+redis.call('HSET', KEYS[1], 'status', 'processing', 'updatedAt', ARGV[1], 'worker', ARGV[2])
+return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+"""
+
+
+class CaptureRecord:
+    """A stored capture with its public form."""
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self.raw = raw
+
+    @property
+    def id(self) -> str:
+        """The capture id."""
+        return self.raw["id"]
+
+    @property
+    def status(self) -> CaptureStatus:
+        """Current state."""
+        return CaptureStatus(self.raw["status"])
+
+    @property
+    def key_id(self) -> str:
+        """The creating key."""
+        return self.raw["keyId"]
+
+    def result_file(self) -> dict[str, Any] | None:
+        """The stored file's facts (storage key included), once completed."""
+        return json.loads(self.raw["result"]) if self.raw.get("result") else None
+
+    def public(self) -> dict[str, Any]:
+        """The SPEC section 3 capture object, without ``result.url`` (minted per GET)."""
+        raw = self.raw
+        body: dict[str, Any] = {
+            "id": raw["id"],
+            "status": raw["status"],
+            "createdAt": iso_ms(int(raw["createdAt"])),
+            "updatedAt": iso_ms(int(raw["updatedAt"])),
+            "statusUrl": f"/api/captures/{raw['id']}",
+        }
+        if raw.get("completedAt"):
+            body["completedAt"] = iso_ms(int(raw["completedAt"]))
+        if raw.get("sessionId"):
+            body["sessionId"] = raw["sessionId"]
+        if raw.get("error"):
+            body["error"] = json.loads(raw["error"])
+        if raw.get("metadata"):
+            body["metadata"] = json.loads(raw["metadata"])
+        return body
+
+
+class CaptureStore:
+    """All Redis access for capture records and sealed payloads."""
+
+    def __init__(self, redis: Redis, keys: CaptureKeys) -> None:
+        self._redis = redis
+        self.keys = keys
+        self._finish = redis.register_script(_FINISH)
+        self._start = redis.register_script(_START)
+
+    async def create(self, record: dict[str, str], sealed: bytes) -> None:
+        """Store the record and its sealed payload, then queue the job."""
+        capture_id = record["id"]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.capture(capture_id), mapping=fields(record))
+            pipe.set(self.keys.payload(capture_id), base64.b64encode(sealed).decode())
+            pipe.xadd(self.keys.stream(), {"captureId": capture_id})
+            await pipe.execute()
+
+    async def get(self, capture_id: str) -> CaptureRecord | None:
+        """The record, or None."""
+        raw = await self._redis.hgetall(self.keys.capture(capture_id))
+        return CaptureRecord(text_dict(raw)) if raw else None
+
+    async def payload(self, capture_id: str) -> bytes | None:
+        """The sealed request, or None once the capture ended."""
+        value: Any = await self._redis.get(self.keys.payload(capture_id))
+        return None if value is None else base64.b64decode(value)
+
+    async def start(self, capture_id: str, worker_id: str) -> int:
+        """Mark processing and count the attempt; -1 when the capture is already final."""
+        return int(
+            await self._start(keys=[self.keys.capture(capture_id)], args=[now_ms(), worker_id])
+        )
+
+    async def set_fields(self, capture_id: str, values: dict[str, str]) -> None:
+        """Update non-state fields (the session id of the running attempt)."""
+        await self._redis.hset(self.keys.capture(capture_id), mapping=fields(values))
+
+    async def finish(
+        self, capture_id: str, status: CaptureStatus, extra: dict[str, str], created_ms: int
+    ) -> bool:
+        """Reach a final state, once; deletes the payload and wakes long-polls."""
+        assert status.final
+        now = now_ms()
+        done = await self._finish(
+            keys=[
+                self.keys.capture(capture_id),
+                self.keys.payload(capture_id),
+                self.keys.stats(),
+            ],
+            args=[
+                status.value,
+                now,
+                json.dumps(extra),
+                self.keys.done_channel(),
+                capture_id,
+                CAPTURE_RECORD_TTL_S,
+                max(0, now - created_ms),
+            ],
+        )
+        return bool(done)

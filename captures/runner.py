@@ -1,0 +1,141 @@
+"""One capture, run as an ephemeral session through the sessions engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from captures.models import CaptureRequest, step_action
+from sessions.action_models import ActionRequest
+from sessions.engine import SessionEngine
+from sessions.errors import SessionError
+from sessions.models import SessionOptions
+from storage import Storage
+
+# Codes a failed capture may show (SPEC section 3); anything else becomes INTERNAL.
+SAFE_CODES = frozenset(
+    {
+        "NAVIGATION_TIMEOUT",
+        "NAVIGATION_FAILED",
+        "SELECTOR_TIMEOUT",
+        "ACTION_FAILED",
+        "DOMAIN_NOT_ALLOWED",
+        "TARGET_BLOCKED",
+        "RENDER_FAILED",
+        "CAPTURE_TIMEOUT",
+        "PAGE_CRASHED",
+        "INTERNAL",
+    }
+)
+_MESSAGES = {
+    "CAPTURE_TIMEOUT": "The capture did not finish within its time budget.",
+    "INTERNAL": "The capture failed because of an internal error.",
+}
+
+
+class CaptureFailed(Exception):
+    """A capture's safe failure: a documented code and a message without internals."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        self.code = code if code in SAFE_CODES else "INTERNAL"
+        self.message = message if self.code == code and message else _MESSAGES.get(self.code, "")
+        super().__init__(self.code)
+
+    def public(self) -> dict[str, str]:
+        """The ``error`` object of a failed capture."""
+        return {"code": self.code, "message": self.message or self.code}
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a capture belongs to."""
+
+    capture_id: str
+    key_id: str
+    workspace_id: str
+
+
+class CaptureRunner:
+    """Runs a capture's steps with the engine's own actions, renders and stores the file."""
+
+    def __init__(self, engine: SessionEngine, storage: Storage, timeout_s: float) -> None:
+        self._engine = engine
+        self._storage = storage
+        self._timeout_s = timeout_s
+
+    def session_options(self, request: CaptureRequest) -> SessionOptions:
+        """An ephemeral session sized to the output, carrying the auth state."""
+        ttl = max(10, math.ceil(self._timeout_s) + 30)
+        return SessionOptions(
+            max_ttl_seconds=min(ttl, self._engine.config.session_max_ttl_s),
+            viewport=request.viewport,
+            auth=request.auth,
+        )
+
+    async def open(self, owner: Owner, request: CaptureRequest) -> str:
+        """Create the capture's session; its id."""
+        record = await self._engine.create(
+            owner.key_id,
+            owner.workspace_id,
+            self.session_options(request),
+            kind="capture",
+            extra={"captureId": owner.capture_id},
+        )
+        return record.id
+
+    async def run(self, owner: Owner, session_id: str, request: CaptureRequest) -> dict[str, Any]:
+        """Navigate, act, render, store; the stored file's facts."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._run(owner, session_id, request)
+        except TimeoutError as err:
+            raise CaptureFailed("CAPTURE_TIMEOUT") from err
+        except SessionError as err:
+            raise CaptureFailed(err.code, err.message) from err
+
+    async def _run(self, owner: Owner, session_id: str, request: CaptureRequest) -> dict[str, Any]:
+        engine = self._engine
+        goto = ActionRequest.model_validate(
+            {"type": "goto", "payload": {"url": request.url, "waitUntil": "load"}}
+        )
+        await engine.act(owner.key_id, session_id, goto)
+        for step in request.actions:
+            await engine.act(owner.key_id, session_id, step_action(step))
+        output = request.output
+        rendered = await engine.render(
+            owner.key_id,
+            session_id,
+            fmt=output.format,
+            full_page=output.full_page,
+            quality=output.quality,
+            redaction=request.redaction,
+        )
+        ext = "jpg" if rendered.format == "jpeg" else rendered.format
+        key = f"{owner.workspace_id}/captures/{owner.capture_id}-{secrets.token_hex(4)}.{ext}"
+        filename = f"{owner.capture_id}.{ext}"
+        await self._storage.put(key, rendered.data, rendered.content_type, filename)
+        facts: dict[str, Any] = {
+            "key": key,
+            "filename": filename,
+            "contentType": rendered.content_type,
+            "format": rendered.format,
+            "bytes": len(rendered.data),
+            "width": rendered.width,
+            "height": rendered.height,
+        }
+        if rendered.pages is not None:
+            facts["pages"] = rendered.pages
+        return facts
+
+    async def close(self, owner: Owner, session_id: str) -> None:
+        """Close (and bill) the capture's session."""
+        await asyncio.shield(self._engine.close(owner.key_id, session_id))
+
+
+def result_json(facts: dict[str, Any]) -> str:
+    """The stored form of a completed capture's file facts."""
+    return json.dumps(facts, separators=(",", ":"))

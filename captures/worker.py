@@ -1,0 +1,222 @@
+"""The capture worker: claims jobs from the Redis stream, runs them, reclaims the dead's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from captures.crypto import PayloadBox, PayloadError
+from captures.keys import GROUP
+from captures.models import CaptureRequest
+from captures.records import CaptureRecord, CaptureStatus, CaptureStore
+from captures.runner import CaptureFailed, CaptureRunner, Owner, result_json
+from sessions.redis_types import text
+from sessions.registry import CloseReason, Registry, Status
+from sessions.tasks import TaskSet
+from sessions.timefmt import now_ms
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+READ_BLOCK_MS = 2000
+"""Longest a blocking read waits, so a stop request is seen promptly."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How one worker behaves."""
+
+    worker_id: str
+    concurrency: int = 4
+    visibility_ms: int = 90_000
+    grace_s: float = 30.0
+
+
+class CaptureWorker:
+    """Consumes the capture stream with at most ``concurrency`` jobs in flight."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        store: CaptureStore,
+        registry: Registry,
+        runner: CaptureRunner,
+        box: PayloadBox,
+        config: WorkerConfig,
+    ) -> None:
+        self._redis = redis
+        self._store = store
+        self._registry = registry
+        self._runner = runner
+        self._box = box
+        self.config = config
+        self._stream = store.keys.stream()
+        self._jobs = TaskSet()
+        self._in_flight = 0
+        self._room = asyncio.Event()  # set while fewer than ``concurrency`` jobs run
+        self._room.set()
+        self._idle = asyncio.Event()  # set while no job runs
+        self._idle.set()
+
+    async def join_group(self) -> None:
+        """Create the consumer group if it does not exist yet."""
+        try:
+            await self._redis.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+        except ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and run jobs until ``stop`` is set, then drain within the grace period."""
+        while not stop.is_set():
+            free = self.config.concurrency - self._in_flight
+            if free <= 0:
+                await _first(self._room.wait(), stop.wait())
+                continue
+            entries = await self._reclaim(free) or await self._read(free)
+            for entry_id, capture_id in entries:
+                self._start(entry_id, capture_id)
+        await self._drain()
+
+    async def _read(self, count: int) -> list[tuple[str, str]]:
+        reply: Any = await self._redis.xreadgroup(
+            GROUP, self.config.worker_id, {self._stream: ">"}, count=count, block=READ_BLOCK_MS
+        )
+        return [
+            (text(eid), text(data["captureId"])) for _, items in reply or [] for eid, data in items
+        ]
+
+    async def _reclaim(self, count: int) -> list[tuple[str, str]]:
+        reply: Any = await self._redis.xautoclaim(
+            self._stream,
+            GROUP,
+            self.config.worker_id,
+            min_idle_time=self.config.visibility_ms,
+            start_id="0-0",
+            count=count,
+        )
+        claimed = reply[1] if reply else []
+        return [(text(eid), text(data["captureId"])) for eid, data in claimed if data]
+
+    def _start(self, entry_id: str, capture_id: str) -> None:
+        self._count(+1)
+        self._jobs.spawn(self._job(entry_id, capture_id), name=f"capture-{capture_id}")
+
+    def _count(self, delta: int) -> None:
+        self._in_flight += delta
+        _toggle(self._room, self._in_flight < self.config.concurrency)
+        _toggle(self._idle, self._in_flight == 0)
+
+    async def _job(self, entry_id: str, capture_id: str) -> None:
+        try:
+            await self._handle(capture_id)
+            await self._redis.xack(self._stream, GROUP, entry_id)
+        finally:
+            self._count(-1)
+
+    async def _handle(self, capture_id: str) -> None:
+        attempt = await self._store.start(capture_id, self.config.worker_id)
+        record = await self._store.get(capture_id)
+        if attempt < 0 or record is None:
+            return  # already final (or gone): nothing to do but acknowledge
+        await self._close_abandoned_session(record)
+        if attempt > MAX_ATTEMPTS:
+            await self._fail(record, CaptureFailed("INTERNAL"))
+            return
+        request = await self._request(record)
+        if request is None:
+            await self._fail(record, CaptureFailed("INTERNAL"))
+            return
+        await self._capture(record, request)
+
+    async def _request(self, record: CaptureRecord) -> CaptureRequest | None:
+        sealed = await self._store.payload(record.id)
+        if sealed is None:
+            return None
+        try:
+            return CaptureRequest.model_validate_json(self._box.open(record.id, sealed))
+        except PayloadError:
+            log.error("capture payload unreadable", extra={"captureId": record.id})
+            return None
+
+    async def _capture(self, record: CaptureRecord, request: CaptureRequest) -> None:
+        owner = Owner(record.id, record.key_id, record.raw["workspaceId"])
+        started = now_ms()
+        session_id = await self._runner.open(owner, request)
+        await self._store.set_fields(record.id, {"sessionId": session_id})
+        try:
+            facts = await self._runner.run(owner, session_id, request)
+        except CaptureFailed as failure:
+            await self._runner.close(owner, session_id)
+            await self._fail(record, failure)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("capture failed", extra={"captureId": record.id})
+            await self._runner.close(owner, session_id)
+            await self._fail(record, CaptureFailed("INTERNAL"))
+            return
+        await self._runner.close(owner, session_id)
+        extra = {"result": result_json(facts), "sessionId": session_id}
+        await self._store.finish(record.id, CaptureStatus.COMPLETED, extra, _created(record))
+        log.info(
+            "capture completed",
+            extra={"event": "capture_completed", "captureId": record.id, "ms": now_ms() - started},
+        )
+
+    async def _fail(self, record: CaptureRecord, failure: CaptureFailed) -> None:
+        extra = {"error": json.dumps(failure.public())}
+        await self._store.finish(record.id, CaptureStatus.FAILED, extra, _created(record))
+        log.info(
+            "capture failed",
+            extra={"event": "capture_failed", "captureId": record.id, "code": failure.code},
+        )
+
+    async def _close_abandoned_session(self, record: CaptureRecord) -> None:
+        """A previous attempt's session whose worker died is closed and billed, once."""
+        previous = record.raw.get("sessionId")
+        if not previous:
+            return
+        session = await self._registry.get(previous)
+        if session is None or session.status is not Status.ACTIVE:
+            return
+        last_seen = session.ms("lastActivityAt") or session.ms("startedAt") or now_ms()
+        await self._registry.close(session, CloseReason.INSTANCE_LOST, last_seen)
+
+    async def _drain(self) -> None:
+        """Finish in-flight jobs within the grace period; the rest stay to be reclaimed."""
+        if self._in_flight:
+            log.info("draining", extra={"event": "worker_draining", "inFlight": self._in_flight})
+            try:
+                await asyncio.wait_for(self._idle.wait(), self.config.grace_s)
+            except TimeoutError:
+                log.warning("grace period over", extra={"cutOff": self._in_flight})
+        await self._jobs.aclose()
+
+
+def _toggle(event: asyncio.Event, on: bool) -> None:
+    if on:
+        event.set()
+    else:
+        event.clear()
+
+
+async def _first(*waits: Any) -> None:
+    """Return as soon as one of the awaitables finishes; cancel the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _created(record: CaptureRecord) -> int:
+    return int(record.raw["createdAt"])
