@@ -136,9 +136,18 @@ async def _run(host: str, port: int, domains: list[str]) -> None:
         created = await ensure_default_workspace(settings, domains)
         if created is not None:
             _announce_key(created)
+        worker = await start_worker(settings)
+        stack.push_async_callback(stop_process, worker, settings.worker_grace_s + 10)
         stop = asyncio.Event()
         stop_on_signals(stop)
         await serve_api(settings, host, port, stop)
+
+
+async def start_worker(settings: Settings) -> asyncio.subprocess.Process:
+    """``sessionshot worker`` as a child process with this process's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSHOT_")}
+    env.update(settings.as_env())
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", "worker", env=env)
 
 
 def _announce_key(created: dict[str, Any]) -> None:

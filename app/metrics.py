@@ -23,11 +23,14 @@ class Metrics:
         self.action_latency = Histogram(
             "sessionshot_action_seconds", "Action latency", ["type"], registry=reg
         )
-        self.captures = Counter(
-            "sessionshot_captures", "Captures by final status", ["status"], registry=reg
+        # Capture figures are service-wide: read from Redis when scraped.
+        self.captures = Gauge(
+            "sessionshot_captures_final", "Captures by final status", ["status"], registry=reg
         )
-        self.capture_latency = Histogram(
-            "sessionshot_capture_seconds", "Capture latency, queued to final", registry=reg
+        self.capture_latency = Gauge(
+            "sessionshot_capture_latency_seconds_sum",
+            "Sum of capture latencies, queued to final",
+            registry=reg,
         )
         self.queue_depth = Gauge(
             "sessionshot_capture_queue_depth", "Capture jobs waiting", registry=reg

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     warm_contexts: int = Field(default=2, ge=0)
     worker_concurrency: int = Field(default=4, ge=1)
     worker_grace_s: float = Field(default=30, ge=0)
+    worker_visibility_s: float | None = Field(default=None, gt=0)
+    storage_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
     capture_timeout_s: float = Field(default=60, gt=0, alias="SESSIONSHOT_CAPTURE_TIMEOUT")
     instance_timeout_s: float = Field(default=15, gt=0, alias="SESSIONSHOT_INSTANCE_TIMEOUT")
 
@@ -99,9 +101,27 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def visibility_s(self) -> float:
+        """Idle time after which a worker's unacknowledged job counts as abandoned."""
+        return self.worker_visibility_s or self.capture_timeout_s + 30
+
+    @property
     def rate(self) -> tuple[int, int]:
         """The per-key rate limit as ``(limit, period_s)``."""
         return parse_rate(self.rate_limit)
+
+    def as_env(self) -> dict[str, str]:
+        """``SESSIONSHOT_*`` variables giving a child process these settings (not its id)."""
+        env: dict[str, str] = {}
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if value is None or value == "" or name == "instance_id":
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            var = info.alias or f"SESSIONSHOT_{name.upper()}"
+            env[var] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
 
     def require_secret(self) -> bytes:
         """The signing secret, or a :class:`SettingsError` naming the variable."""

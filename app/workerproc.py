@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 
 from app.factory import (
     engine_config,
@@ -21,11 +22,9 @@ from captures.records import CaptureStore
 from captures.runner import CaptureRunner
 from captures.worker import CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
+from storage import Storage
 
 log = logging.getLogger("sessionshot.worker")
-
-VISIBILITY_MARGIN_S = 30
-"""A job is reclaimed once idle this long past the capture budget (its worker is gone)."""
 
 
 async def run_worker(settings: Settings, concurrency: int) -> None:
@@ -53,17 +52,43 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
             WorkerConfig(
                 worker_id=worker_id,
                 concurrency=concurrency,
-                visibility_ms=int((settings.capture_timeout_s + VISIBILITY_MARGIN_S) * 1000),
+                visibility_ms=int(settings.visibility_s * 1000),
                 grace_s=settings.worker_grace_s,
             ),
         )
         await worker.join_group()
+        retention = asyncio.get_running_loop().create_task(
+            sweep_storage(storage, settings.storage_retention_s), name="storage-retention"
+        )
+        stack.push_async_callback(_cancel, retention)
         log.info(
             "worker ready",
             extra={"event": "worker_ready", "workerId": worker_id, "concurrency": concurrency},
         )
         await worker.run(stop)
     log.info("worker stopped", extra={"event": "worker_stopped", "workerId": worker_id})
+
+
+async def sweep_storage(storage: Storage, retention_s: int) -> None:
+    """Delete stored files older than the retention period, on a fixed schedule."""
+    interval_s = min(3600.0, retention_s / 10)
+    while True:
+        cutoff = datetime.now(UTC) - timedelta(seconds=retention_s)
+        try:
+            removed = await storage.delete_older_than(cutoff)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("storage retention sweep failed")
+        else:
+            if removed:
+                log.info("retention", extra={"event": "files_expired", "count": removed})
+        await asyncio.sleep(interval_s)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def main_worker(settings: Settings, concurrency: int | None) -> int:

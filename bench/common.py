@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+import random
 import secrets
 import tempfile
 import time
@@ -112,18 +113,29 @@ Sampler = Callable[[], Awaitable[float]]
 """Takes one sample and returns it in milliseconds (cleaning up untimed)."""
 
 
+FRAME_S = 1 / 60
+"""One frame of Chromium's 60 Hz clock: what pause jitter must span (see :func:`interleave`)."""
+
+
 async def interleave(
     samplers: dict[str, Sampler],
     samples: int,
     warmup: int,
     pause_s: float = 0.0,
     settle: Callable[[], Awaitable[None]] | None = None,
+    jitter_s: float = FRAME_S,
+    seed: int = 1,
 ) -> dict[str, list[float]]:
     """Rounds of one sample per side in :func:`balanced_order`; ``warmup`` rounds dropped.
 
-    After every sample, whatever its side: ``settle()`` (if given), then ``pause_s``, so
-    each side gets the same quiet time before the next one runs.
+    After every sample, whatever its side: ``settle()`` (if given), then ``pause_s`` plus a
+    random ``0..jitter_s``. The jitter matters: anything that waits for animation frames
+    (a click's actionability checks) takes "time to the next frame" plus a constant, and a
+    fixed pause phase-locks the samples to the frame clock, so a side can look faster or
+    slower than it is by up to a frame. Jitter spanning a frame makes every side start at
+    a uniformly random phase, as real requests do.
     """
+    rng = random.Random(seed)
     names = list(samplers)
     results: dict[str, list[float]] = {name: [] for name in names}
     for round_no in range(warmup + samples):
@@ -133,8 +145,7 @@ async def interleave(
                 results[name].append(ms)
             if settle is not None:
                 await settle()
-            if pause_s:
-                await asyncio.sleep(pause_s)
+            await asyncio.sleep(pause_s + rng.uniform(0, jitter_s))
     return results
 
 

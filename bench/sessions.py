@@ -35,6 +35,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page
 
 from bench.common import (
+    FRAME_S,
     Api,
     BenchEnv,
     Probe,
@@ -372,7 +373,8 @@ def report(result: dict[str, Any]) -> tuple[str, list[Row]]:
         "interleaved (every order of the sides in turn)",
         "- after each sample, whatever its side: create - wait until the warm pool is full "
         f"({result['settle_waits']} waits), then {config['create_pause_s'] * 1000:.0f} ms; "
-        f"click - {config['click_pause_s'] * 1000:.0f} ms",
+        f"click - {config['click_pause_s'] * 1000:.0f} ms; both plus a random 0-"
+        f"{FRAME_S * 1000:.1f} ms (one frame) so no side is phase-locked to the frame clock",
         f"- warm_contexts={config['warm_contexts']}; warm samples that found the pool empty: "
         f"{result['warm_pool_misses']}",
         f"- run time: {result['elapsed_s']} s",

@@ -116,7 +116,10 @@ class CaptureWorker:
     async def _job(self, entry_id: str, capture_id: str) -> None:
         try:
             await self._handle(capture_id)
-            await self._redis.xack(self._stream, GROUP, entry_id)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xack(self._stream, GROUP, entry_id)
+                pipe.xdel(self._stream, entry_id)  # the stream holds only unfinished jobs
+                await pipe.execute()
         finally:
             self._count(-1)
 

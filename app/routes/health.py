@@ -7,8 +7,11 @@ from typing import Any
 
 from quart import Blueprint, Response
 from quart_schema import hide
+from redis.exceptions import RedisError
 
 from app.state import app_state
+from captures.keys import GROUP
+from sessions.redis_types import text_dict
 
 blueprint = Blueprint("health", __name__)
 
@@ -43,9 +46,35 @@ async def readyz() -> tuple[dict[str, Any], int]:
     return {"status": "unavailable", "checks": checks}, 503
 
 
+async def _refresh_capture_figures() -> None:
+    state = app_state()
+    keys = state.captures.keys
+    try:
+        async with state.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.stats())
+            pipe.xinfo_groups(keys.stream())
+            stats, groups = await pipe.execute(raise_on_error=False)
+    except RedisError:
+        return
+    if isinstance(stats, dict):
+        figures = text_dict(stats)
+        for status in ("completed", "failed"):
+            state.metrics.captures.labels(status).set(int(figures.get(status, 0)))
+        state.metrics.capture_latency.set(int(figures.get("latencyMsSum", 0)) / 1000)
+    if isinstance(groups, list):
+        # Waiting = not yet delivered to any worker (lag) + delivered but not finished.
+        for group in groups:
+            info = text_dict(group)
+            if info.get("name") == GROUP:
+                lag = int(info.get("lag") or 0)
+                state.metrics.queue_depth.set(lag + int(info.get("pending") or 0))
+
+
 @blueprint.get("/metrics")
 @hide
 async def metrics() -> Response:
     """Prometheus text exposition."""
-    body = app_state().metrics.render()
+    state = app_state()
+    await _refresh_capture_figures()
+    body = state.metrics.render()
     return Response(body, content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.procs import RedisServer, ServiceProcess, base_env, free_port, sessionshot_bin
+from tests.support.procs import (
+    RedisServer,
+    ServiceProcess,
+    base_env,
+    free_port,
+    sessionshot_bin,
+    wait_until,
+)
 from tests.support.service import SECRET_KEY
 
 
@@ -125,6 +132,7 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
     first = ServiceProcess(args, env, tmp_path)
     try:
         first.wait_http(f"{base}/readyz")
+        wait_until(lambda: "worker_ready" in first.stderr, 60, "the worker child")
         announced = [line for line in _json_lines(first.stdout) if "apiKey" in line]
         assert len(announced) == 1
         key = str(announced[0]["apiKey"])

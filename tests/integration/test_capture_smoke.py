@@ -26,3 +26,9 @@ async def test_png_capture_completes(
     async with httpx.AsyncClient() as http:
         file = await http.get(body["result"]["url"])
     assert file.status_code == 200 and image_size(file.content) == (1280, 800)
+    metrics = (await browser_service.http.get("/metrics")).text
+    completed = [
+        line for line in metrics.splitlines() if line.startswith("sessionshot_captures_final{")
+    ]
+    assert any('status="completed"' in line and not line.endswith(" 0.0") for line in completed)
+    assert "sessionshot_capture_queue_depth 0.0" in metrics

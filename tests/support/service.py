@@ -98,13 +98,4 @@ async def start_service(settings: Settings) -> Service:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """``SESSIONSHOT_*`` variables that reproduce ``settings`` in another process."""
-    env: dict[str, str] = {}
-    for name, info in Settings.model_fields.items():
-        value = getattr(settings, name)
-        if value is None or value == "":
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        var = info.alias or f"SESSIONSHOT_{name.upper()}"
-        env[var] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
+    return settings.as_env()
