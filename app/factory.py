@@ -22,13 +22,17 @@ from app.routes import admin, captures, files, health, sessions
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
-from captures.crypto import PayloadBox, payload_key
 from captures.keys import CaptureKeys
 from captures.notify import DoneListener
 from captures.records import CaptureStore
+from sessions.cluster import SessionService
 from sessions.credits import CreditPolicy
+from sessions.crypto import PayloadBox, payload_key
 from sessions.egress import EgressPolicy, parse_cidrs, parse_host_map
 from sessions.engine import EngineConfig, SessionEngine
+from sessions.instances import Instances
+from sessions.keys import SessionKeys
+from sessions.router import Router
 from storage import Storage, open_storage
 
 VERSION = "0.1.0"
@@ -87,6 +91,21 @@ def make_storage(settings: Settings) -> Storage:
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
     )
+
+
+def heartbeat_s(settings: Settings) -> float:
+    """Heartbeat period: a lost instance is noticed well within the timeout plus 5 s."""
+    return max(0.2, min(2.0, settings.instance_timeout_s / 5))
+
+
+def make_session_service(
+    settings: Settings, redis: Redis, engine: SessionEngine, box: PayloadBox
+) -> SessionService:
+    """The engine behind routing and the instance table."""
+    keys = SessionKeys(settings.redis_prefix)
+    instances = Instances(redis, keys, settings.instance_timeout_s)
+    router = Router(redis, keys, engine.config.instance_id, instances, box)
+    return SessionService(engine, router, instances, heartbeat_s(settings))
 
 
 def make_payload_box(settings: Settings) -> PayloadBox:
@@ -173,7 +192,10 @@ def create_app(settings: Settings) -> Quart:
             )
             state = build_state(settings, redis, tenancy, engine, storage, metrics)
             await engine.start()
-            stack.push_async_callback(engine.aclose)
+            sessions_service = make_session_service(settings, redis, engine, state.payload_box)
+            await sessions_service.start()
+            stack.push_async_callback(sessions_service.aclose)
+            state.sessions = sessions_service
             listener = asyncio.get_running_loop().create_task(
                 state.capture_events.run(), name="capture-events"
             )

@@ -58,6 +58,10 @@ class Metrics:
         """An action finished."""
         self.action_latency.labels(action).observe(seconds)
 
+    def request_routed(self) -> None:
+        """A request was forwarded to another instance."""
+        self.routed_requests.inc()
+
     def render(self) -> bytes:
         """The Prometheus text exposition."""
         return generate_latest(self.registry)

@@ -13,9 +13,10 @@ from app.metrics import Metrics
 from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.tenancy import Tenancy
-from captures.crypto import PayloadBox
 from captures.notify import DoneListener
 from captures.records import CaptureStore
+from sessions.cluster import SessionService
+from sessions.crypto import PayloadBox
 from sessions.engine import SessionEngine
 from storage import Storage
 
@@ -37,10 +38,18 @@ class AppState:
     captures: CaptureStore
     capture_events: DoneListener
     payload_box: PayloadBox
+    sessions: SessionService | None = None
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
 STATE_KEY = "sessionshot"
+
+
+def session_service() -> SessionService:
+    """The sessions service of the app handling the current request."""
+    service = app_state().sessions
+    assert service is not None
+    return service
 
 
 def app_state() -> AppState:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.factory import (
     engine_config,
+    heartbeat_s,
     instance_id,
     make_payload_box,
     make_storage,
@@ -22,6 +23,9 @@ from captures.records import CaptureStore
 from captures.runner import CaptureRunner
 from captures.worker import CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
+from sessions.instances import Heart, InstanceInfo, Instances
+from sessions.keys import SessionKeys
+from sessions.timefmt import now_ms
 from storage import Storage
 
 log = logging.getLogger("sessionshot.worker")
@@ -56,6 +60,19 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
                 grace_s=settings.worker_grace_s,
             ),
         )
+        instances = Instances(
+            redis, SessionKeys(settings.redis_prefix), settings.instance_timeout_s
+        )
+
+        def describe() -> InstanceInfo:
+            # A worker takes no placed sessions; it beats so a dead one's are finalised.
+            return InstanceInfo(worker_id, "worker", engine.local_count, 0, False, now_ms())
+
+        heart = Heart(instances, engine.registry, describe, heartbeat_s(settings))
+        await heart.beat_once()
+        beating = asyncio.get_running_loop().create_task(heart.run(), name="heartbeat")
+        stack.push_async_callback(instances.forget, worker_id)
+        stack.push_async_callback(_cancel, beating)
         await worker.join_group()
         retention = asyncio.get_running_loop().create_task(
             sweep_storage(storage, settings.storage_retention_s), name="storage-retention"

@@ -11,11 +11,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from captures.crypto import PayloadBox, PayloadError
 from captures.keys import GROUP
 from captures.models import CaptureRequest
 from captures.records import CaptureRecord, CaptureStatus, CaptureStore
 from captures.runner import CaptureFailed, CaptureRunner, Owner, result_json
+from sessions.crypto import PayloadBox, PayloadError
 from sessions.redis_types import text
 from sessions.registry import CloseReason, Registry, Status
 from sessions.tasks import TaskSet

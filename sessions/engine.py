@@ -55,6 +55,9 @@ class Observer(Protocol):
     def action_done(self, action: str, seconds: float) -> None:
         """An action finished (successfully or not)."""
 
+    def request_routed(self) -> None:
+        """A request was forwarded to the session's owner."""
+
 
 class _NoObserver:
     def session_started(self, kind: str) -> None:
@@ -64,6 +67,9 @@ class _NoObserver:
         pass
 
     def action_done(self, action: str, seconds: float) -> None:
+        pass
+
+    def request_routed(self) -> None:
         pass
 
 
@@ -91,6 +97,7 @@ class ActionOutcome:
 
     body: dict[str, Any]
     expires_in: int
+    owner: str = ""
 
 
 class SessionEngine:
@@ -108,7 +115,7 @@ class SessionEngine:
         self.registry = Registry(redis, SessionKeys(config.prefix), config.credits)
         self._storage = storage
         self._domains = domains
-        self._observer = observer or _NoObserver()
+        self.observer = observer or _NoObserver()
         self._proxy = EgressProxy(config.egress)
         self._host = BrowserHost(BrowserConfig(config.chromium_path), self._browser_crashed)
         self._factory = ContextFactory(self._host, self._proxy, config.ignore_https_errors)
@@ -149,6 +156,10 @@ class SessionEngine:
     async def is_ready(self) -> bool:
         """Readiness: the browser is connected."""
         return await self._host.is_ready()
+
+    def holds(self, session_id: str) -> bool:
+        """True when the session lives in this instance's browser."""
+        return session_id in self._live
 
     @property
     def local_count(self) -> int:
@@ -225,7 +236,7 @@ class SessionEngine:
         )
         self._live[session_id] = live
         self._deadlines.set(session_id, live.deadline())
-        self._observer.session_started(kind)
+        self.observer.session_started(kind)
         record = await self.registry.get(session_id)
         assert record is not None
         return record
@@ -279,7 +290,7 @@ class SessionEngine:
             except SessionError as err:
                 error = err
             url = "" if live.page.is_closed() else live.page.url
-            self._observer.action_done(action.type, time.perf_counter() - started)
+            self.observer.action_done(action.type, time.perf_counter() - started)
             counted = await self.registry.count_action(
                 session_id, action.type, error is None, now_ms(), url
             )
@@ -291,7 +302,11 @@ class SessionEngine:
             error.context.setdefault("url", url)
             error.context["expires_in"] = live.expires_in()
             raise error
-        return ActionOutcome(body={**body, "url": url}, expires_in=live.expires_in())
+        return ActionOutcome(
+            body={**body, "url": url},
+            expires_in=live.expires_in(),
+            owner=self.config.instance_id,
+        )
 
     async def render(
         self,
@@ -353,7 +368,7 @@ class SessionEngine:
         if self._live.pop(live.id, None) is not None:
             await self._factory.discard(live.made, reason.value)
         if changed:
-            self._observer.session_closed(final.kind, int(final.raw.get("billedCredits", 0)))
+            self.observer.session_closed(final.kind, int(final.raw.get("billedCredits", 0)))
             log.info(
                 "session closed",
                 extra={"event": "session_closed", "sessionId": live.id, "reason": reason.value},

@@ -39,6 +39,22 @@ class SessionKeys:
         """Hash: one UTC day's totals of a workspace, and per key (``key:<id>:<field>``)."""
         return f"{self.prefix}usage:{{{ws_id}}}:{day}"
 
-    def idempotency(self, key_id: str, idem_key: str) -> str:
-        """String: the session created for an ``Idempotency-Key`` (24 h)."""
-        return f"{self.prefix}sessidem:{{{key_id}}}:{idem_key}"
+    def instances(self) -> str:
+        """Sorted set: every known instance scored by its last heartbeat (ms)."""
+        return f"{self.prefix}instances"
+
+    def instance(self, instance_id: str) -> str:
+        """Hash: one instance's heartbeat facts (role, load, capacity, draining)."""
+        return f"{self.prefix}inst:{{{instance_id}}}"
+
+    def inbox(self, instance_id: str) -> str:
+        """List: requests forwarded to an instance (pydantic JSON), popped by its owner."""
+        return f"{self.prefix}inst:{{{instance_id}}}:inbox"
+
+    def reply(self, message_id: str) -> str:
+        """List: the one reply to a forwarded request; expires if nobody reads it."""
+        return f"{self.prefix}reply:{{{message_id}}}"
+
+
+INBOX_TTL_S = 60
+"""An inbox or reply nobody reads disappears after this long (its instance is gone)."""

@@ -12,7 +12,7 @@ from quart_schema import document_request, validate_querystring, validate_reques
 from app.errors import ValidationFailed
 from app.idempotency import idempotent
 from app.middleware import principal
-from app.state import app_state
+from app.state import app_state, session_service
 from sessions.action_models import ActionRequest
 from sessions.errors import SessionError
 from sessions.models import SessionOptions
@@ -59,12 +59,16 @@ async def create_session() -> tuple[dict[str, Any], int, dict[str, str]]:
     caller = principal()
     options, body = await _options_from_body()
 
+    created: list[SessionRecord] = []
+
     async def run() -> tuple[dict[str, Any], int]:
-        record = await state.engine.create(caller.key_id, caller.workspace_id, options)
+        record = await session_service().create(caller.key_id, caller.workspace_id, options)
+        created.append(record)
         return session_body(record), 201
 
     out, status = await idempotent(state.redis, state.keys, caller.key_id, "sessions", body, run)
-    return out, status, {"X-Session-Owner": state.engine.config.instance_id}
+    record = created[0] if created else await session_service().get(caller.key_id, out["id"])
+    return out, status, _owner_header(record)
 
 
 @blueprint.get("")
@@ -72,14 +76,14 @@ async def create_session() -> tuple[dict[str, Any], int, dict[str, str]]:
 async def list_sessions(query_args: ListQuery) -> dict[str, Any]:
     """The caller's sessions, optionally by status."""
     status = Status(query_args.status) if query_args.status else None
-    records = await app_state().engine.list(principal().key_id, status)
+    records = await session_service().list(principal().key_id, status)
     return {"sessions": [session_body(r) for r in records]}
 
 
 @blueprint.get("/<session_id>")
 async def get_session(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """One session, answered from Redis."""
-    record = await app_state().engine.get(principal().key_id, session_id)
+    record = await session_service().get(principal().key_id, session_id)
     return session_body(record), 200, _owner_header(record)
 
 
@@ -89,20 +93,20 @@ async def run_action(
     session_id: str, data: ActionRequest
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Run one action on the session's page."""
-    engine = app_state().engine
+    service = session_service()
     caller = principal()
     try:
-        outcome = await engine.act(caller.key_id, session_id, data)
+        outcome = await service.act(caller.key_id, session_id, data)
     except SessionError as err:
         if "record" not in err.context:
-            err.context["record"] = await engine.registry.get(session_id)
+            err.context["record"] = await service.engine.registry.get(session_id)
         raise
     body = {"success": True, "expiresInSeconds": outcome.expires_in, **outcome.body}
-    return body, 200, {"X-Session-Owner": engine.config.instance_id}
+    return body, 200, {"X-Session-Owner": outcome.owner}
 
 
 @blueprint.delete("/<session_id>")
 async def close_session(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Close the session; bills once, repeats return the same object."""
-    record = await app_state().engine.close(principal().key_id, session_id)
+    record = await session_service().close(principal().key_id, session_id)
     return session_body(record), 200, _owner_header(record)

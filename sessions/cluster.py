@@ -1,0 +1,180 @@
+"""Sessions across instances: local when held here, forwarded to the owner otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sessions.action_models import ActionRequest
+from sessions.engine import ActionOutcome, SessionEngine
+from sessions.errors import (
+    CapacityExceeded,
+    OwnerUnavailable,
+    SessionClosed,
+    SessionError,
+)
+from sessions.instances import Heart, InstanceInfo, Instances
+from sessions.models import SessionOptions
+from sessions.registry import SessionRecord, Status
+from sessions.router import Answer, Forwarded, Router, raise_answer
+from sessions.timefmt import now_ms
+
+
+class SessionService:
+    """What the HTTP edge talks to: one instance's view of every session."""
+
+    def __init__(
+        self,
+        engine: SessionEngine,
+        router: Router,
+        instances: Instances,
+        heartbeat_s: float,
+    ) -> None:
+        self.engine = engine
+        self.instance_id = engine.config.instance_id
+        self._router = router
+        self._instances = instances
+        self._draining = False
+        self._heart = Heart(instances, engine.registry, self.describe, heartbeat_s)
+        self._loops: list[asyncio.Task[None]] = []
+
+    def describe(self) -> InstanceInfo:
+        """This instance's heartbeat."""
+        return InstanceInfo(
+            id=self.instance_id,
+            role="api",
+            sessions=self.engine.local_count,
+            capacity=self.engine.config.max_sessions,
+            draining=self._draining,
+            last_beat_ms=now_ms(),
+        )
+
+    async def start(self) -> None:
+        """Join the instance table and serve the inbox."""
+        self._router.bind(self._handle)
+        await self._heart.beat_once()
+        loop = asyncio.get_running_loop()
+        self._loops = [
+            loop.create_task(self._heart.run(), name="heartbeat"),
+            loop.create_task(self._router.serve(), name="inbox"),
+        ]
+
+    async def aclose(self) -> None:
+        """Stop taking sessions, close ours as ``shutdown`` (billed), leave the table."""
+        self._draining = True
+        try:
+            await self._instances.beat(self.describe())
+        except Exception:  # Redis may be gone; the sessions still close below.
+            pass
+        await self.engine.aclose()
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        await self._instances.forget(self.instance_id)
+
+    # The API -------------------------------------------------------------------------
+
+    async def create(
+        self, key_id: str, workspace_id: str, options: SessionOptions
+    ) -> SessionRecord:
+        """Create here, or on the least loaded live instance with room."""
+        if not self._draining and self.engine.local_count < self.engine.config.max_sessions:
+            return await self.engine.create(key_id, workspace_id, options)
+        candidates = [
+            info
+            for info in await self._instances.live()
+            if info.role == "api" and info.id != self.instance_id and info.room > 0
+        ]
+        for info in sorted(candidates, key=lambda i: (i.sessions / max(1, i.capacity), i.id)):
+            message = Forwarded(
+                id=self._router.new_id(), op="create", key_id=key_id, workspace_id=workspace_id
+            )
+            options_json = options.model_dump_json(by_alias=True).encode()
+            message.sealed_options = self._router.seal(message.id, options_json)
+            try:
+                answer = await self._router.forward(info.id, message)
+            except OwnerUnavailable:
+                continue
+            if answer.error == "CapacityExceeded":
+                continue  # it filled up meanwhile: try the next one
+            raise_answer(answer)
+            return SessionRecord(answer.body)
+        raise CapacityExceeded()
+
+    async def get(self, key_id: str, session_id: str) -> SessionRecord:
+        """Answered from Redis, wherever the session lives."""
+        return await self.engine.get(key_id, session_id)
+
+    async def list(self, key_id: str, status: Status | None) -> list[SessionRecord]:
+        """The key's sessions."""
+        return await self.engine.list(key_id, status)
+
+    async def act(self, key_id: str, session_id: str, request: ActionRequest) -> ActionOutcome:
+        """Run an action where the session lives."""
+        if self.engine.holds(session_id):
+            return await self.engine.act(key_id, session_id, request)
+        record = await self._remote(key_id, session_id)
+        message = Forwarded(
+            id=self._router.new_id(),
+            op="act",
+            key_id=key_id,
+            session_id=session_id,
+            action=request.model_dump(mode="json", by_alias=True),
+        )
+        answer = await self._forward(record, message)
+        return ActionOutcome(body=answer.body, expires_in=answer.expires_in, owner=answer.owner)
+
+    async def close(self, key_id: str, session_id: str) -> SessionRecord:
+        """Close where the session lives (idempotent)."""
+        if self.engine.holds(session_id):
+            return await self.engine.close(key_id, session_id)
+        try:
+            record = await self._remote(key_id, session_id)
+        except SessionClosed as err:
+            closed: SessionRecord = err.context["record"]
+            return closed
+        message = Forwarded(
+            id=self._router.new_id(), op="close", key_id=key_id, session_id=session_id
+        )
+        return SessionRecord((await self._forward(record, message)).body)
+
+    async def _remote(self, key_id: str, session_id: str) -> SessionRecord:
+        record = await self.engine.get(key_id, session_id)
+        if record.status is Status.CLOSED:
+            raise SessionClosed(record=record)
+        if record.owner == self.instance_id:
+            raise OwnerUnavailable(record=record)  # ours, but not held: we restarted
+        return record
+
+    async def _forward(self, record: SessionRecord, message: Forwarded) -> Answer:
+        self.engine.observer.request_routed()
+        try:
+            answer = await self._router.forward(record.owner, message)
+        except OwnerUnavailable as err:
+            err.context["record"] = record
+            raise
+        if not answer.ok:
+            try:
+                raise_answer(answer)
+            except SessionError as err:
+                err.context.setdefault("owner", answer.owner)
+                raise
+        return answer
+
+    async def _handle(self, message: Forwarded) -> Answer:
+        """Run a request forwarded to this instance."""
+        me = self.instance_id
+        if message.op == "act":
+            request = ActionRequest.model_validate(message.action)
+            outcome = await self.engine.act(message.key_id, message.session_id, request)
+            return Answer(ok=True, owner=me, body=outcome.body, expires_in=outcome.expires_in)
+        if message.op == "close":
+            record = await self.engine.close(message.key_id, message.session_id)
+            return Answer(ok=True, owner=me, body=record.raw)
+        assert message.sealed_options is not None
+        options_json = self._router.open(message.id, message.sealed_options)
+        options = SessionOptions.model_validate(json.loads(options_json))
+        if self._draining:
+            raise CapacityExceeded()
+        record = await self.engine.create(message.key_id, message.workspace_id, options)
+        return Answer(ok=True, owner=me, body=record.raw)

@@ -1,0 +1,164 @@
+"""Instances in Redis: heartbeats, placement candidates, and finalising the lost ones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from sessions.keys import SessionKeys
+from sessions.redis_types import fields, text, text_dict
+from sessions.registry import CloseReason, Registry, Status
+from sessions.timefmt import now_ms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """What an instance last said about itself."""
+
+    id: str
+    role: str
+    sessions: int
+    capacity: int
+    draining: bool
+    last_beat_ms: int
+
+    @property
+    def room(self) -> int:
+        """Free session slots."""
+        return 0 if self.draining else max(0, self.capacity - self.sessions)
+
+
+class Instances:
+    """The instance table: heartbeats in, live and dead instances out."""
+
+    def __init__(self, redis: Redis, keys: SessionKeys, timeout_s: float) -> None:
+        self._redis = redis
+        self._keys = keys
+        self.timeout_ms = int(timeout_s * 1000)
+
+    async def beat(self, info: InstanceInfo) -> None:
+        """Record a heartbeat (one round trip)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self._keys.instances(), {info.id: info.last_beat_ms})
+            pipe.hset(
+                self._keys.instance(info.id),
+                mapping=fields(
+                    {
+                        "role": info.role,
+                        "sessions": str(info.sessions),
+                        "capacity": str(info.capacity),
+                        "draining": "1" if info.draining else "0",
+                        "beat": str(info.last_beat_ms),
+                    }
+                ),
+            )
+            await pipe.execute()
+
+    async def last_beat(self, instance_id: str) -> int | None:
+        """The instance's last heartbeat (ms), or None when it is unknown or forgotten."""
+        score = await self._redis.zscore(self._keys.instances(), instance_id)
+        return int(score) if score is not None else None
+
+    def is_alive(self, last_beat_ms: int | None, now: int | None = None) -> bool:
+        """True when a heartbeat is recent enough."""
+        if last_beat_ms is None:
+            return False
+        return (now or now_ms()) - last_beat_ms < self.timeout_ms
+
+    async def live(self) -> list[InstanceInfo]:
+        """Instances with a recent heartbeat."""
+        since = now_ms() - self.timeout_ms
+        ids = await self._redis.zrangebyscore(self._keys.instances(), since, "+inf")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for instance_id in ids:
+                pipe.hgetall(self._keys.instance(text(instance_id)))
+            rows = await pipe.execute()
+        found = []
+        for instance_id, row in zip(ids, rows, strict=True):
+            data = text_dict(row)
+            if data:
+                found.append(
+                    InstanceInfo(
+                        id=text(instance_id),
+                        role=data.get("role", "api"),
+                        sessions=int(data.get("sessions", 0)),
+                        capacity=int(data.get("capacity", 0)),
+                        draining=data.get("draining") == "1",
+                        last_beat_ms=int(data.get("beat", 0)),
+                    )
+                )
+        return found
+
+    async def lost(self) -> list[tuple[str, int]]:
+        """``(instance_id, last_beat_ms)`` of instances whose heartbeat is too old."""
+        before = now_ms() - self.timeout_ms
+        rows: Any = await self._redis.zrangebyscore(
+            self._keys.instances(), "-inf", f"({before}", withscores=True
+        )
+        return [(text(member), int(score)) for member, score in rows]
+
+    async def forget(self, instance_id: str) -> None:
+        """Drop an instance from the table (idempotent)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(self._keys.instances(), instance_id)
+            pipe.delete(self._keys.instance(instance_id), self._keys.inbox(instance_id))
+            await pipe.execute()
+
+
+async def finalise_lost(instances: Instances, registry: Registry) -> int:
+    """Close every session of every lost instance as ``instance_lost``, billed up to its
+    last heartbeat; safe when several instances do it at once. Returns how many closed."""
+    closed = 0
+    for instance_id, last_beat in await instances.lost():
+        for session_id in await registry.owned_by(instance_id):
+            record = await registry.get(session_id)
+            if record is None or record.status is not Status.ACTIVE:
+                continue
+            changed, _ = await registry.close(record, CloseReason.INSTANCE_LOST, last_beat)
+            closed += int(changed)
+        if not await registry.owned_by(instance_id):
+            await instances.forget(instance_id)
+            log.warning(
+                "instance lost",
+                extra={"event": "instance_lost", "instanceId": instance_id, "lastBeat": last_beat},
+            )
+    return closed
+
+
+class Heart:
+    """Beats for this instance and finalises lost ones, every ``interval_s``."""
+
+    def __init__(
+        self,
+        instances: Instances,
+        registry: Registry,
+        describe: Callable[[], InstanceInfo],
+        interval_s: float,
+    ) -> None:
+        self._instances = instances
+        self._registry = registry
+        self._describe = describe
+        self._interval_s = interval_s
+
+    async def beat_once(self) -> None:
+        """One heartbeat and one sweep for lost instances."""
+        await self._instances.beat(self._describe())
+        await finalise_lost(self._instances, self._registry)
+
+    async def run(self) -> None:
+        """Until cancelled; a Redis outage is logged and retried on the next tick."""
+        while True:
+            try:
+                await self.beat_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("heartbeat failed", exc_info=False)
+            await asyncio.sleep(self._interval_s)
