@@ -50,6 +50,42 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return main_worker(settings, args.concurrency)
 
 
+async def _usage(args: argparse.Namespace) -> None:
+    from sessions.keys import SessionKeys
+    from sessions.usage import Range, UsageReports
+
+    settings = load_settings()
+    redis = open_redis(settings)
+    try:
+        span = Range.parse(args.start, args.end)
+        reader = UsageReports(redis, SessionKeys(settings.redis_prefix))
+        if args.workspace:
+            ws_ids = [args.workspace]
+        else:
+            ws_ids = [ws["id"] for ws in await make_tenancy(settings, redis).list_workspaces()]
+        if args.csv:
+            async for row in reader.csv_rows(ws_ids, span):
+                sys.stdout.write(row)
+        elif args.workspace:
+            _print(await reader.workspace(args.workspace, span))
+        else:
+            totals = [{"workspaceId": ws, "totals": await reader.totals(ws, span)} for ws in ws_ids]
+            _print({**span.public(), "workspaces": totals})
+    finally:
+        await redis.aclose()
+
+
+def _cmd_usage(args: argparse.Namespace) -> int:
+    from sessions.usage import BadRange
+
+    try:
+        asyncio.run(_usage(args))
+    except BadRange as err:
+        _print({"error": {"code": "VALIDATION_ERROR", "message": str(err)}})
+        return 1
+    return 0
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from app.allinone import run_all_in_one
 
@@ -139,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a capture worker")
     worker.add_argument("--concurrency", type=int, default=None, metavar="N")
     worker.set_defaults(func=_cmd_worker)
+
+    usage = sub.add_parser("usage", help="billing report (JSON, or CSV with --csv)")
+    usage.add_argument("--from", dest="start", required=True, metavar="D")
+    usage.add_argument("--to", dest="end", required=True, metavar="D")
+    usage.add_argument("--workspace", metavar="WS")
+    usage.add_argument("--csv", action="store_true")
+    usage.set_defaults(func=_cmd_usage)
 
     _admin_parsers(sub)
     return parser

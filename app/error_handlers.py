@@ -23,6 +23,7 @@ from sessions import errors as session_errors
 from sessions.domains import InvalidDomain
 from sessions.registry import SessionRecord
 from sessions.timefmt import now_ms
+from sessions.usage import BadRange
 
 log = logging.getLogger("sessionshot.errors")
 
@@ -43,6 +44,7 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[type[ApiError], str | None]] = {
     DomainNotListed: (NotFound, "Domain not found."),
     TenancyError: (NotFound, None),
     InvalidDomain: (ValidationFailed, None),
+    BadRange: (ValidationFailed, None),
     # A JSON body that is not UTF-8 fails while it is decoded, before any validation.
     UnicodeDecodeError: (ValidationFailed, "Malformed request body."),
 }

@@ -18,7 +18,7 @@ from app import error_handlers, middleware
 from app.keys import AppKeys
 from app.metrics import Metrics
 from app.ratelimit import RateLimiter
-from app.routes import admin, captures, files, health, sessions
+from app.routes import admin, captures, files, health, sessions, usage
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
@@ -77,6 +77,7 @@ def engine_config(settings: Settings, instance: str) -> EngineConfig:
         max_content_bytes=settings.max_content_bytes,
         link_ttl_s=settings.signed_url_ttl_s,
         credits=CreditPolicy(settings.credits_min, settings.credit_seconds),
+        ledger_retention_s=settings.ledger_retention_days * 86400,
     )
 
 
@@ -171,7 +172,7 @@ def create_app(settings: Settings) -> Quart:
     )
     middleware.install(app)
     error_handlers.install(app)
-    for module in (health, admin, sessions, captures, files):
+    for module in (health, admin, sessions, captures, files, usage):
         app.register_blueprint(module.blueprint)
 
     @app.while_serving

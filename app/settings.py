@@ -74,6 +74,7 @@ class Settings(BaseSettings):
 
     credits_min: int = Field(default=1, ge=0)
     credit_seconds: int = Field(default=60, ge=1)
+    ledger_retention_days: int = Field(default=400, ge=367)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_content_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

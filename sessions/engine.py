@@ -89,6 +89,7 @@ class EngineConfig:
     max_content_bytes: int = 2 * 1024 * 1024
     link_ttl_s: int = 600
     credits: CreditPolicy = field(default_factory=CreditPolicy)
+    ledger_retention_s: int = 400 * 86400
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ class SessionEngine:
         observer: Observer | None = None,
     ) -> None:
         self.config = config
-        self.registry = Registry(redis, SessionKeys(config.prefix), config.credits)
+        self.registry = Registry(
+            redis, SessionKeys(config.prefix), config.credits, config.ledger_retention_s
+        )
         self._storage = storage
         self._domains = domains
         self.observer = observer or _NoObserver()

@@ -63,7 +63,7 @@ return 1
 """
 
 # KEYS: record, key_active, ws_active, instance_sessions, ledger, usage_day
-# ARGV: session_id, reason, closed_ms, duration_s, credits, kind, key_id
+# ARGV: session_id, reason, closed_ms, duration_s, credits, kind, key_id, retention_s
 _CLOSE = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'active' then
   return {0, redis.call('HGETALL', KEYS[1])}
@@ -82,6 +82,11 @@ for _, prefix in ipairs({'', 'key:' .. ARGV[7] .. ':'}) do
   redis.call('HINCRBY', KEYS[6], prefix .. 'durationSeconds', ARGV[4])
   redis.call('HINCRBY', KEYS[6], prefix .. 'credits', ARGV[5])
 end
+-- Retention: records, ledger entries and day totals older than the retention period go.
+local retention = tonumber(ARGV[8])
+redis.call('EXPIRE', KEYS[1], retention)
+redis.call('EXPIRE', KEYS[6], retention)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[3]) - retention * 1000)
 return {1, redis.call('HGETALL', KEYS[1])}
 """
 
@@ -183,10 +188,17 @@ class SessionRecord:
 class Registry:
     """All Redis access for session records."""
 
-    def __init__(self, redis: Redis, keys: SessionKeys, credits: CreditPolicy) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: SessionKeys,
+        credits: CreditPolicy,
+        retention_s: int = 400 * 86400,
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._credits = credits
+        self._retention_s = retention_s
         self._create = redis.register_script(_CREATE)
         self._count = redis.register_script(_COUNT)
         self._close = redis.register_script(_CLOSE)
