@@ -74,7 +74,8 @@ class Tenancy:
         ws_id = "ws_" + secrets.token_hex(8)
         created = now_ms()
         record = {"id": ws_id, "name": name, "createdAt": iso_ms(created)}
-        async with self._redis.pipeline(transaction=True) as pipe:
+        # Record first, then the index (two slots; a list never shows a missing record).
+        async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(self._keys.workspace(ws_id), mapping=fields(record))
             pipe.zadd(self._keys.workspaces(), {ws_id: created})
             await pipe.execute()
@@ -112,7 +113,7 @@ class Tenancy:
             "hash": self._hash(api_key),
             "createdAt": iso_ms(created),
         }
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(self._keys.api_key(key_id), mapping=fields(record))
             pipe.zadd(self._keys.workspace_keys(ws_id), {key_id: created})
             await pipe.execute()

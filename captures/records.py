@@ -50,8 +50,8 @@ def check_transition(current: CaptureStatus, new: CaptureStatus) -> None:
         raise IllegalTransition(f"{current} -> {new}")
 
 
-# KEYS: record, payload, stats; ARGV: status, updated_ms, json of extra fields, channel,
-# capture id, record ttl, latency ms. Only one caller can ever reach a final state.
+# KEYS (capture slot): record, payload; ARGV: status, updated_ms, json of extra fields,
+# channel, capture id, record ttl. Only one caller can ever reach a final state.
 _FINISH = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'completed' or status == 'failed' or not status then return 0 end
@@ -60,8 +60,6 @@ local extra = cjson.decode(ARGV[3])
 for k, v in pairs(extra) do redis.call('HSET', KEYS[1], k, v) end
 redis.call('DEL', KEYS[2])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
-redis.call('HINCRBY', KEYS[3], 'latencyMsSum', ARGV[7])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 """
@@ -131,13 +129,13 @@ class CaptureStore:
         self._start = redis.register_script(_START)
 
     async def create(self, record: dict[str, str], sealed: bytes) -> None:
-        """Store the record and its sealed payload, then queue the job."""
+        """Store the record and its sealed payload (one slot, atomically), then queue it."""
         capture_id = record["id"]
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.capture(capture_id), mapping=fields(record))
             pipe.set(self.keys.payload(capture_id), base64.b64encode(sealed).decode())
-            pipe.xadd(self.keys.stream(), {"captureId": capture_id})
             await pipe.execute()
+        await self._redis.xadd(self.keys.stream(), {"captureId": capture_id})
 
     async def get(self, capture_id: str) -> CaptureRecord | None:
         """The record, or None."""
@@ -166,11 +164,7 @@ class CaptureStore:
         assert status.final
         now = now_ms()
         done = await self._finish(
-            keys=[
-                self.keys.capture(capture_id),
-                self.keys.payload(capture_id),
-                self.keys.stats(),
-            ],
+            keys=[self.keys.capture(capture_id), self.keys.payload(capture_id)],
             args=[
                 status.value,
                 now,
@@ -178,7 +172,11 @@ class CaptureStore:
                 self.keys.done_channel(),
                 capture_id,
                 CAPTURE_RECORD_TTL_S,
-                max(0, now - created_ms),
             ],
         )
+        if done:  # service-wide figures for /metrics (their own slot)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(self.keys.stats(), status.value, 1)
+                pipe.hincrby(self.keys.stats(), "latencyMsSum", max(0, now - created_ms))
+                await pipe.execute()
         return bool(done)

@@ -71,7 +71,7 @@ class CaptureRunner:
         """An ephemeral session sized to the output, carrying the auth state."""
         ttl = max(10, math.ceil(self._timeout_s) + 30)
         return SessionOptions(
-            max_ttl_seconds=min(ttl, self._engine.config.session_max_ttl_s),
+            maxTtlSeconds=min(ttl, self._engine.config.session_max_ttl_s),
             viewport=request.viewport,
             auth=request.auth,
         )

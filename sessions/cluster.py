@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+
+from redis.exceptions import RedisError
 
 from sessions.action_models import ActionRequest
 from sessions.engine import ActionOutcome, SessionEngine
@@ -18,6 +21,8 @@ from sessions.models import SessionOptions
 from sessions.registry import SessionRecord, Status
 from sessions.router import Answer, Forwarded, Router, raise_answer
 from sessions.timefmt import now_ms
+
+log = logging.getLogger(__name__)
 
 
 class SessionService:
@@ -64,13 +69,16 @@ class SessionService:
         self._draining = True
         try:
             await self._instances.beat(self.describe())
-        except Exception:  # Redis may be gone; the sessions still close below.
-            pass
+        except (RedisError, OSError):
+            log.warning("could not announce draining")  # the sessions still close below
         await self.engine.aclose()
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
-        await self._instances.forget(self.instance_id)
+        try:
+            await self._instances.forget(self.instance_id)
+        except (RedisError, OSError):
+            log.warning("could not leave the instance table; others will time it out")
 
     # The API -------------------------------------------------------------------------
 
@@ -105,9 +113,11 @@ class SessionService:
         """Answered from Redis, wherever the session lives."""
         return await self.engine.get(key_id, session_id)
 
-    async def list(self, key_id: str, status: Status | None) -> list[SessionRecord]:
+    async def list(
+        self, workspace_id: str, key_id: str, status: Status | None
+    ) -> list[SessionRecord]:
         """The key's sessions."""
-        return await self.engine.list(key_id, status)
+        return await self.engine.list(workspace_id, key_id, status)
 
     async def act(self, key_id: str, session_id: str, request: ActionRequest) -> ActionOutcome:
         """Run an action where the session lives."""

@@ -267,9 +267,11 @@ class SessionEngine:
             raise SessionNotFound()
         return record
 
-    async def list(self, key_id: str, status: Status | None) -> list[SessionRecord]:
+    async def list(
+        self, workspace_id: str, key_id: str, status: Status | None
+    ) -> list[SessionRecord]:
         """The key's sessions."""
-        return await self.registry.list_for_key(key_id, status)
+        return await self.registry.list_for_key(workspace_id, key_id, status)
 
     async def act(self, key_id: str, session_id: str, request: ActionRequest) -> ActionOutcome:
         """Run one action, in arrival order with the session's other actions."""

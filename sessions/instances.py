@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from sessions.keys import SessionKeys
 from sessions.redis_types import fields, text, text_dict
-from sessions.registry import CloseReason, Registry, Status
+from sessions.registry import CloseReason, Registry
 from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,9 @@ async def finalise_lost(instances: Instances, registry: Registry) -> int:
     for instance_id, last_beat in await instances.lost():
         for session_id in await registry.owned_by(instance_id):
             record = await registry.get(session_id)
-            if record is None or record.status is not Status.ACTIVE:
+            if record is None:
                 continue
+            # Also completes the billing of a close the lost instance had begun.
             changed, _ = await registry.close(record, CloseReason.INSTANCE_LOST, last_beat)
             closed += int(changed)
         if not await registry.owned_by(instance_id):

@@ -15,29 +15,35 @@ class SessionKeys:
         """Hash: one session record (SPEC section 4 fields, counters, owner)."""
         return f"{self.prefix}sess:{{{session_id}}}"
 
-    def key_sessions(self, key_id: str) -> str:
-        """Sorted set: every session of one API key, scored by creation time (ms)."""
-        return f"{self.prefix}keysess:{{{key_id}}}"
+    # Keys of one workspace share its slot, so billing and reservations are atomic there.
 
-    def key_active(self, key_id: str) -> str:
+    def key_sessions(self, ws_id: str, key_id: str) -> str:
+        """Sorted set: every session of one API key, scored by creation time (ms)."""
+        return f"{self.prefix}ws:{{{ws_id}}}:keysess:{key_id}"
+
+    def key_active(self, ws_id: str, key_id: str) -> str:
         """Set: the active sessions of one API key."""
-        return f"{self.prefix}keyactive:{{{key_id}}}"
+        return f"{self.prefix}ws:{{{ws_id}}}:keyactive:{key_id}"
 
     def workspace_active(self, ws_id: str) -> str:
         """Set: the active sessions of one workspace (for its concurrency limit)."""
-        return f"{self.prefix}wsactive:{{{ws_id}}}"
+        return f"{self.prefix}ws:{{{ws_id}}}:active"
+
+    def usage_days(self, ws_id: str) -> str:
+        """SCAN pattern of every per-day totals hash of a workspace."""
+        return f"{self.prefix}ws:{{{ws_id}}}:usage:*"
 
     def instance_sessions(self, instance_id: str) -> str:
-        """Set: the active sessions owned by one instance."""
+        """Set: the active sessions owned by one instance (left once billed)."""
         return f"{self.prefix}inst:{{{instance_id}}}:sessions"
 
     def ledger(self, ws_id: str) -> str:
         """Sorted set: closed sessions of a workspace scored by ``closedAt`` (ms)."""
-        return f"{self.prefix}ledger:{{{ws_id}}}"
+        return f"{self.prefix}ws:{{{ws_id}}}:ledger"
 
     def usage_day(self, ws_id: str, day: str) -> str:
         """Hash: one UTC day's totals of a workspace, and per key (``key:<id>:<field>``)."""
-        return f"{self.prefix}usage:{{{ws_id}}}:{day}"
+        return f"{self.prefix}ws:{{{ws_id}}}:usage:{day}"
 
     def instances(self) -> str:
         """Sorted set: every known instance scored by its last heartbeat (ms)."""

@@ -20,9 +20,13 @@ _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class Strict(BaseModel):
-    """Base of every input model: unknown fields are an error."""
+    """Base of every input model: unknown fields, other spellings and loose types are errors.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    Only the documented (camelCase) names are accepted, and a number is never read from a
+    string, nor a boolean from a number.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Cookie(Strict):

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from sessions.credits import CreditPolicy, utc_day
 from sessions.keys import SessionKeys
+from sessions.redis_types import fields as rfields
 from sessions.redis_types import text, text_dict
 from sessions.timefmt import iso_ms
 
@@ -34,15 +35,14 @@ class CloseReason(StrEnum):
     SHUTDOWN = "shutdown"
 
 
-# KEYS: record, key_active, ws_active, instance_sessions, key_sessions
-# ARGV: ws_limit, created_ms, session_id, then field/value pairs of the record
-_CREATE = """
-if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+# Each script touches one Redis Cluster slot: a session's record, or a workspace's keys.
+
+# KEYS (workspace slot): ws_active, key_active, key_sessions; ARGV: limit, created_ms, id
+_RESERVE = """
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[3])
-redis.call('SADD', KEYS[4], ARGV[3])
-redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
 return 1
 """
 
@@ -62,32 +62,38 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'currentUrl', ARGV[4]) end
 return 1
 """
 
-# KEYS: record, key_active, ws_active, instance_sessions, ledger, usage_day
-# ARGV: session_id, reason, closed_ms, duration_s, credits, kind, key_id, retention_s
+# KEYS (session slot): record; ARGV: reason, closed_ms, duration_s, credits, retention_s.
+# The only way to ``closed``, once; returns whether it happened and the final record.
 _CLOSE = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'active' then
   return {0, redis.call('HGETALL', KEYS[1])}
 end
-redis.call('HSET', KEYS[1], 'status', 'closed', 'closeReason', ARGV[2], 'closedAt', ARGV[3],
-  'durationSeconds', ARGV[4], 'billedCredits', ARGV[5])
-redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'status', 'closed', 'closeReason', ARGV[1], 'closedAt', ARGV[2],
+  'durationSeconds', ARGV[3], 'billedCredits', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {1, redis.call('HGETALL', KEYS[1])}
+"""
+
+# KEYS (workspace slot): ledger, usage_day, ws_active, key_active
+# ARGV: session_id, closed_ms, duration_s, credits, kind, key_id, retention_s
+# The ledger entry (ZADD NX) admits the day's totals exactly once; the rest is idempotent,
+# so running it again after any interruption completes a close without double billing.
+_BILL = """
 redis.call('SREM', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
 local capture = 0
-if ARGV[6] == 'capture' then capture = 1 end
-for _, prefix in ipairs({'', 'key:' .. ARGV[7] .. ':'}) do
-  redis.call('HINCRBY', KEYS[6], prefix .. 'sessions', 1)
-  redis.call('HINCRBY', KEYS[6], prefix .. 'captures', capture)
-  redis.call('HINCRBY', KEYS[6], prefix .. 'durationSeconds', ARGV[4])
-  redis.call('HINCRBY', KEYS[6], prefix .. 'credits', ARGV[5])
+if ARGV[5] == 'capture' then capture = 1 end
+for _, prefix in ipairs({'', 'key:' .. ARGV[6] .. ':'}) do
+  redis.call('HINCRBY', KEYS[2], prefix .. 'sessions', 1)
+  redis.call('HINCRBY', KEYS[2], prefix .. 'captures', capture)
+  redis.call('HINCRBY', KEYS[2], prefix .. 'durationSeconds', ARGV[3])
+  redis.call('HINCRBY', KEYS[2], prefix .. 'credits', ARGV[4])
 end
--- Retention: records, ledger entries and day totals older than the retention period go.
-local retention = tonumber(ARGV[8])
-redis.call('EXPIRE', KEYS[1], retention)
-redis.call('EXPIRE', KEYS[6], retention)
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[3]) - retention * 1000)
-return {1, redis.call('HGETALL', KEYS[1])}
+local retention = tonumber(ARGV[7])
+redis.call('EXPIRE', KEYS[2], retention)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - retention * 1000)
+return 1
 """
 
 _INT_FIELDS = ("createdAt", "startedAt", "expiresAt", "closedAt", "lastActivityAt")
@@ -199,42 +205,58 @@ class Registry:
         self._keys = keys
         self._credits = credits
         self._retention_s = retention_s
-        self._create = redis.register_script(_CREATE)
+        self._reserve_script = redis.register_script(_RESERVE)
         self._count = redis.register_script(_COUNT)
         self._close = redis.register_script(_CLOSE)
+        self._bill_script = redis.register_script(_BILL)
 
     async def create(self, fields: Mapping[str, str], workspace_limit: int) -> bool:
         """Store a new active record; False when the workspace is at its limit."""
-        sid, key_id, ws_id, owner = (
-            fields["id"],
-            fields["keyId"],
-            fields["workspaceId"],
-            fields["owner"],
-        )
-        flat = [item for pair in fields.items() for item in pair]
-        created = await self._create(
+        if not await self._reserve(fields, workspace_limit):
+            await self._release_stale(fields["workspaceId"])
+            if not await self._reserve(fields, workspace_limit):
+                return False
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(self._keys.session(fields["id"]), mapping=rfields(dict(fields)))
+            pipe.sadd(self._keys.instance_sessions(fields["owner"]), fields["id"])
+            await pipe.execute()
+        return True
+
+    async def _reserve(self, fields: Mapping[str, str], limit: int) -> bool:
+        ws_id, key_id = fields["workspaceId"], fields["keyId"]
+        reserved = await self._reserve_script(
             keys=[
-                self._keys.session(sid),
-                self._keys.key_active(key_id),
                 self._keys.workspace_active(ws_id),
-                self._keys.instance_sessions(owner),
-                self._keys.key_sessions(key_id),
+                self._keys.key_active(ws_id, key_id),
+                self._keys.key_sessions(ws_id, key_id),
             ],
-            args=[workspace_limit, fields["createdAt"], sid, *flat],
+            args=[limit, fields["createdAt"], fields["id"]],
         )
-        return bool(created)
+        return bool(reserved)
+
+    async def _release_stale(self, ws_id: str) -> None:
+        """Drop reservations whose session is gone or closed (an interrupted create)."""
+        members: Any = await self._redis.smembers(self._keys.workspace_active(ws_id))
+        for session_id in (text(m) for m in members):
+            record = await self.get(session_id)
+            if record is None or record.status is not Status.ACTIVE:
+                await self._redis.srem(self._keys.workspace_active(ws_id), session_id)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """The record, or None."""
         raw = await self._redis.hgetall(self._keys.session(session_id))
         return SessionRecord(text_dict(raw)) if raw else None
 
-    async def list_for_key(self, key_id: str, status: Status | None) -> list[SessionRecord]:
+    async def list_for_key(
+        self, workspace_id: str, key_id: str, status: Status | None
+    ) -> list[SessionRecord]:
         """The key's sessions, newest first (at most the 500 most recent without a filter)."""
         if status is Status.ACTIVE:
-            found: Any = await self._redis.smembers(self._keys.key_active(key_id))
+            found: Any = await self._redis.smembers(self._keys.key_active(workspace_id, key_id))
         else:
-            found = await self._redis.zrevrange(self._keys.key_sessions(key_id), 0, 499)
+            found = await self._redis.zrevrange(
+                self._keys.key_sessions(workspace_id, key_id), 0, 499
+            )
         ids = [text(sid) for sid in found]
         async with self._redis.pipeline(transaction=False) as pipe:
             for sid in ids:
@@ -259,29 +281,43 @@ class Registry:
     async def close(
         self, record: SessionRecord, reason: CloseReason, closed_ms: int
     ) -> tuple[bool, SessionRecord]:
-        """Close and bill in one atomic step; ``(closed_now, final_record)``."""
+        """Close and bill exactly once; ``(closed_now, final_record)``.
+
+        Safe to repeat: on an already closed session it completes the billing step, which
+        counts a session only once, so an interrupted close is finished by the next one.
+        """
         started = record.ms("startedAt") or closed_ms
         duration_s, credits = self._credits.bill(started, max(closed_ms, started))
         changed, flat = await self._close(
+            keys=[self._keys.session(record.id)],
+            args=[reason.value, closed_ms, duration_s, credits, self._retention_s],
+        )
+        final = SessionRecord(_pairs(flat))
+        if final.status is Status.CLOSED:
+            await self._bill(final)
+        return bool(changed), final
+
+    async def _bill(self, final: SessionRecord) -> None:
+        closed_ms = final.ms("closedAt") or 0
+        ws_id = final.workspace_id
+        await self._bill_script(
             keys=[
-                self._keys.session(record.id),
-                self._keys.key_active(record.key_id),
-                self._keys.workspace_active(record.workspace_id),
-                self._keys.instance_sessions(record.owner),
-                self._keys.ledger(record.workspace_id),
-                self._keys.usage_day(record.workspace_id, utc_day(closed_ms)),
+                self._keys.ledger(ws_id),
+                self._keys.usage_day(ws_id, utc_day(closed_ms)),
+                self._keys.workspace_active(ws_id),
+                self._keys.key_active(ws_id, final.key_id),
             ],
             args=[
-                record.id,
-                reason.value,
+                final.id,
                 closed_ms,
-                duration_s,
-                credits,
-                record.kind,
-                record.key_id,
+                final.raw.get("durationSeconds", "0"),
+                final.raw.get("billedCredits", "0"),
+                final.kind,
+                final.key_id,
+                self._retention_s,
             ],
         )
-        return bool(changed), SessionRecord(_pairs(flat))
+        await self._redis.srem(self._keys.instance_sessions(final.owner), final.id)
 
     async def owned_by(self, instance_id: str) -> list[str]:
         """Ids of the active sessions an instance owns."""

@@ -76,7 +76,8 @@ async def create_session() -> tuple[dict[str, Any], int, dict[str, str]]:
 async def list_sessions(query_args: ListQuery) -> dict[str, Any]:
     """The caller's sessions, optionally by status."""
     status = Status(query_args.status) if query_args.status else None
-    records = await session_service().list(principal().key_id, status)
+    caller = principal()
+    records = await session_service().list(caller.workspace_id, caller.key_id, status)
     return {"sessions": [session_body(r) for r in records]}
 
 

@@ -21,7 +21,7 @@ blueprint = Blueprint("usage", __name__, url_prefix="/v1/usage")
 class UsageQuery(BaseModel):
     """Query of the usage reports."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
     start: str = Field(alias="from")
     end: str = Field(alias="to")
     format: Literal["json", "csv"] = "json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -168,29 +168,19 @@ def _action_cases() -> list[Case]:
     def one(action: dict[str, Any]) -> dict[str, Any]:
         return _capture(actions=[action])
 
+    wait_for = {"type": "waitForSelector", "selector": "#a"}
+    typing = {"type": "type", "selector": "#q"}
     return [
         ("20 actions", _capture(actions=_actions(20)), 202),
         ("21 actions", _capture(actions=_actions(21)), 400),
-        (
-            "waitForSelector 15000",
-            one({"type": "waitForSelector", "selector": "#a", "timeout": 15000}),
-            202,
-        ),  # noqa: E501
-        (
-            "waitForSelector 15001",
-            one({"type": "waitForSelector", "selector": "#a", "timeout": 15001}),
-            400,
-        ),  # noqa: E501
+        ("waitForSelector 15000", one({**wait_for, "timeout": 15000}), 202),
+        ("waitForSelector 15001", one({**wait_for, "timeout": 15001}), 400),
         ("waitForSelector no timeout", one({"type": "waitForSelector", "selector": "#a"}), 202),
         ("click", one({"type": "click", "selector": "#tab"}), 202),
         ("click without selector", one({"type": "click"}), 400),
-        ("type 1000 chars", one({"type": "type", "selector": "#q", "text": "t" * 1000}), 202),
-        ("type 1001 chars", one({"type": "type", "selector": "#q", "text": "t" * 1001}), 400),
-        (
-            "type 1000 multibyte chars",
-            one({"type": "type", "selector": "#q", "text": "é" * 1000}),
-            202,
-        ),  # noqa: E501
+        ("type 1000 chars", one({**typing, "text": "t" * 1000}), 202),
+        ("type 1001 chars", one({**typing, "text": "t" * 1001}), 400),
+        ("type 1000 multibyte chars", one({**typing, "text": "é" * 1000}), 202),
         ("scroll 50000", one({"type": "scroll", "y": 50000}), 202),
         ("scroll 50001", one({"type": "scroll", "y": 50001}), 400),
         ("wait 10000", one({"type": "wait", "ms": 10000}), 202),
@@ -267,7 +257,17 @@ def _unknown_field_cases() -> list[Case]:
             400,
         ),
         ("unknown redaction field", _capture(redaction={"selectors": [], "color": "red"}), 400),
-        ("snake_case alias", _capture(output={"full_page": True}), 400),
+    ]
+
+
+def _snake_case_cases() -> list[Case]:
+    """The Python attribute names behind the documented camelCase fields are not fields."""
+    cookie = {"name": "a", "value": "b", "domain": DOMAIN}
+    return [
+        ("output.full_page", _capture(output={"full_page": True}), 400),
+        ("auth.local_storage", _capture(auth={"local_storage": _storage(1)}), 400),
+        ("cookie http_only", _capture(auth={"cookies": [{**cookie, "http_only": True}]}), 400),
+        ("cookie same_site", _capture(auth={"cookies": [{**cookie, "same_site": "Lax"}]}), 400),
     ]
 
 
@@ -294,6 +294,12 @@ async def test_redaction_metadata_and_unknown_fields(make_service: Factory) -> N
     key = await _allowed_key(service)
     cases = _redaction_cases() + _metadata_cases() + _unknown_field_cases()
     await _check_cases(service, key, cases)
+
+
+async def test_undocumented_snake_case_names_are_unknown_fields(make_service: Factory) -> None:
+    service = await make_service()
+    key = await _allowed_key(service)
+    await _check_cases(service, key, _snake_case_cases())
 
 
 async def test_malformed_bodies_are_400(make_service: Factory) -> None:
@@ -364,6 +370,13 @@ async def test_accepted_body_shape_and_status(make_service: Factory) -> None:
     untagged = (await service.http.get(body["statusUrl"], headers=bearer(key))).json()
     assert untagged["status"] == "queued" and "metadata" not in untagged
 
+    empty = await service.http.post(
+        "/api/captures", headers=bearer(key), json=_capture(metadata={})
+    )
+    assert empty.status_code == 202 and empty.json()["metadata"] == {}, "sent, so echoed"
+    empty_got = (await service.http.get(empty.json()["statusUrl"], headers=bearer(key))).json()
+    assert empty_got["metadata"] == {}
+
 
 async def test_get_wait_parameter(make_service: Factory) -> None:
     service = await make_service()
@@ -407,7 +420,7 @@ async def test_unauthenticated(make_service: Factory) -> None:
         ("missing header", {}),
         ("empty header", {"Authorization": ""}),
         ("Basic scheme", {"Authorization": f"Basic {key}"}),
-        ("Bearer without token", {"Authorization": "Bearer "}),
+        ("Bearer without token", {"Authorization": "Bearer"}),
         ("bare key", {"Authorization": key}),
         ("malformed key", bearer("ssk_nope")),
         ("truncated key", bearer(key[:-1])),
@@ -494,6 +507,23 @@ async def test_payload_too_large_and_check_order(make_service: Factory) -> None:
     _api_shape(await post(key, foreign), 403, "DOMAIN_NOT_ALLOWED")
     _api_shape(await post(UNKNOWN_KEY, foreign), 401, "UNAUTHENTICATED")
     assert (await post(key, _capture(metadata={"k": "x" * 1000}))).status_code == 202
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"url": "https://app.test/", "metadata": {"k": "'
+        for _ in range(4):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    for api_key, status, code in (
+        (key, 413, "PAYLOAD_TOO_LARGE"),
+        (UNKNOWN_KEY, 401, "UNAUTHENTICATED"),
+    ):
+        streamed = await service.http.post(
+            "/api/captures",
+            headers={**bearer(api_key), "Content-Type": "application/json"},
+            content=chunks(),
+        )
+        _api_shape(streamed, status, code)  # a chunked body without Content-Length too
     assert await service.state.redis.xlen(service.state.captures.keys.stream()) == 1
 
 
@@ -514,12 +544,15 @@ async def test_rate_limited_with_retry_after(make_service: Factory) -> None:
         _api_shape(limited, 429, "RATE_LIMITED")
         retry_after = limited.headers["Retry-After"]
         assert retry_after.isdigit() and 1 <= int(retry_after) <= 60, retry_after
+        assert limited.headers["RateLimit-Limit"] == "2"
+        assert limited.headers["RateLimit-Remaining"] == "0"
     assert await service.state.redis.xlen(service.state.captures.keys.stream()) == 1
 
 
 async def test_internal_error_reveals_nothing(
-    make_service: Factory, tmp_redis: RedisServer
+    tmp_redis: RedisServer, make_service: Factory
 ) -> None:
+    # tmp_redis comes first so that it is torn down last, after the service has stopped.
     service = await make_service(redis_url=tmp_redis.url)
     key = await _allowed_key(service)
     created = await service.http.post("/api/captures", headers=bearer(key), json=_capture())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from sessions.keys import SessionKeys
 from tests.integration.sessions_helpers import Client, new_client
 from tests.support.service import Service
 from tests.support.sites import TargetSite
@@ -13,7 +14,8 @@ from tests.support.sites import TargetSite
 async def _usage_credits(service: Service, ws_id: str) -> int:
     redis = service.state.redis
     total = 0
-    async for key in redis.scan_iter(match=f"{service.settings.redis_prefix}usage:{{{ws_id}}}:*"):
+    pattern = SessionKeys(service.settings.redis_prefix).usage_days(ws_id)
+    async for key in redis.scan_iter(match=pattern):
         total += int(await redis.hget(key, "credits") or 0)
     return total
 

@@ -55,6 +55,11 @@ async def test_two_hundred_sessions_leave_nothing_behind(
         assert (await client.delete(sid)).status_code == 200
 
     after = await _settled(service)
+    for _ in range(100):  # renderers of the last closed contexts exit asynchronously
+        if after["processes"] <= baseline["processes"]:
+            break
+        await asyncio.sleep(0.1)
+        after = await _settled(service)
     assert after["sessions"] == 0
     assert after["contexts"] == baseline["contexts"]
     assert after["tasks"] == baseline["tasks"] == 0
