@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from captures.crypto import PayloadBox, PayloadError, payload_key
+from sessions.crypto import PayloadBox, PayloadError, payload_key
 
 
 def test_round_trip_and_no_plaintext() -> None:
