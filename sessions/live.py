@@ -113,11 +113,16 @@ class LiveSession:
             await self.made.context.route("**/*", self._add_headers)
 
     async def _add_headers(self, route: Route, request: Request) -> None:
-        # Only the target host gets the custom headers; CDNs and analytics never do.
-        if self.auth is not None and urlsplit(request.url).hostname == self._target_host:
-            await route.continue_(headers={**request.headers, **self.auth.headers})
-        else:
+        # Only the target host gets the custom headers; CDNs and analytics never do. The
+        # request is fetched without following redirects and handed back to the browser,
+        # so every hop of a redirect chain comes back here and is checked on its own.
+        if self.auth is None or urlsplit(request.url).hostname != self._target_host:
             await route.continue_()
+            return
+        response = await route.fetch(
+            headers={**request.headers, **self.auth.headers}, max_redirects=0
+        )
+        await route.fulfill(response=response)
 
     async def publish(self, rendered: Rendered, inline: bool) -> dict[str, Any]:
         """Inline the file, or store it privately and return a signed link."""

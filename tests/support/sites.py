@@ -326,6 +326,166 @@ function reveal() {
 </html>
 """
 
+_FIXED_SLOTS_CSS = """<style>
+html, body { margin: 0; padding: 0; background: #fff; }
+.slot { position: absolute; left: 96px; width: 416px; height: 64px; margin: 0; padding: 0;
+  border: 0; overflow: hidden; white-space: nowrap; background: #fff; color: #000;
+  font: 28px/64px monospace; }
+#public { position: absolute; left: 96px; top: 16px; margin: 0; font: 24px/32px sans-serif; }
+#reveal { position: absolute; left: 96px; top: 96px; width: 120px; height: 40px; }
+#card { top: 192px; }
+#late-private { top: 320px; }
+</style>"""
+
+_REDACT_FIXED = Template(
+    """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Fixed redaction</title>
+$css
+</head>
+<body>
+<p id="public">Public text 12345</p>
+<button id="reveal" onclick="reveal()">Reveal</button>
+<div class="slot private" id="card">$secret</div>
+<div id="late-slot"></div>
+<script>
+function reveal() {
+  if (document.getElementById("late-private")) return;
+  var el = document.createElement("div");
+  el.id = "late-private";
+  el.className = "slot private";
+  el.textContent = "LATE SECRET 9999";
+  document.getElementById("late-slot").appendChild(el);
+}
+</script>
+</body>
+</html>
+"""
+)
+"""``/redact-fixed?secret=``: ``.private#card`` at 96,192 (416x64 CSS px) on white.
+
+``#reveal`` adds ``.private#late-private`` ("LATE SECRET 9999") at 96,320, same size.
+"""
+
+REDACT_FIXED_DEFAULT_SECRET = "CARD 4242 4242 4242 4242"
+
+_REDACT_TRICKY = """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Tricky redaction</title>
+<style>
+.pseudo::after { content: "PSEUDO-SECRET-888"; }
+</style>
+</head>
+<body>
+<p id="public">Public text 12345</p>
+<div class="private" id="tricky">
+  <p>TEXTNODE-SECRET-111</p>
+  <input id="ph" style="width: 400px" placeholder="PLACEHOLDER-SECRET-777">
+  <input id="val" style="width: 400px" value="VALUE-SECRET-999">
+  <span class="pseudo"></span>
+  <div id="shadow-host"></div>
+  <select id="sel"><option selected>OPTION-SECRET-666</option></select>
+  <img alt="ALT-SECRET-444" src="/status/404" width="300" height="40">
+  <iframe title="inner" width="400" height="60"
+    srcdoc="&lt;p&gt;IFRAME-SECRET-333&lt;/p&gt;"></iframe>
+</div>
+<script>
+document.getElementById("shadow-host").attachShadow({mode: "open"}).innerHTML =
+  "<p>SHADOW-SECRET-555</p>";
+</script>
+</body>
+</html>
+"""
+"""``/redact-tricky``: text inside ``.private#tricky`` that is not a plain text node."""
+
+REDACT_TRICKY_SECRETS: tuple[str, ...] = (
+    "TEXTNODE-SECRET-111",
+    "PLACEHOLDER-SECRET-777",
+    "VALUE-SECRET-999",
+    "PSEUDO-SECRET-888",
+    "SHADOW-SECRET-555",
+    "OPTION-SECRET-666",
+    "ALT-SECRET-444",
+    "IFRAME-SECRET-333",
+)
+
+_REDACT_RERENDER = Template(
+    """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Re-rendering redaction</title>
+$css
+</head>
+<body>
+<p id="public">Public text 12345</p>
+<div id="slot"></div>
+<script>
+var renders = 0;
+function render() {
+  renders += 1;
+  document.getElementById("slot").innerHTML = '<div class="slot private" id="card" ' +
+    'data-render="' + renders + '">CARD 4242 4242 4242 4242</div>';
+}
+render();
+(function everyFrame() { render(); requestAnimationFrame(everyFrame); })();
+var channel = new MessageChannel();
+channel.port1.onmessage = function () {
+  render();
+  setTimeout(function () { channel.port2.postMessage(0); }, 0);
+};
+channel.port2.postMessage(0);
+</script>
+</body>
+</html>
+"""
+)
+"""``/redact-rerender``: like a busy client-side framework, re-creates ``.private#card``
+("CARD 4242 4242 4242 4242", laid out as on ``/redact-fixed``) every animation frame and
+in a message/timer loop between tasks."""
+
+_THIRD_PARTY_REDIRECT = Template(
+    """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Third party via redirect</title>
+$helpers
+</head>
+<body>
+<h1 id="title">Third party via redirect</h1>
+<img id="pixel" alt="" src="/redirect?to=$pixel"
+     onload="mark('pixel', 'load')" onerror="mark('pixel', 'error')">
+<pre id="results"></pre>
+<p id="status">pending</p>
+<script>
+expectMark("pixel");
+attempt("api", function () {
+  return fetch("/redirect?to=$api", {cache: "no-store"}).then(function (r) { return r.status; });
+});
+Promise.all(window.__pending).then(function () { put("status", "done"); });
+</script>
+</body>
+</html>
+"""
+)
+"""``/third-party-redirect``: first-party ``/redirect`` URLs that lead to ``thirdparty.test``'s
+``/pixel.png`` (an image) and ``/api`` (a fetch); ``#status`` is ``done`` when both settled."""
+
+_LS_FIRST = """<!doctype html>
+<html>
+<head>
+<script>
+var __first;
+try { __first = JSON.stringify(Object.assign({}, window.localStorage)); }
+catch (e) { __first = "error: " + e; }
+</script>
+<meta charset="utf-8"><title>LocalStorage first</title>
+</head>
+<body>
+<p id="ls-first"></p>
+<script>document.getElementById("ls-first").textContent = "FIRSTSCRIPT " + __first;</script>
+</body>
+</html>
+"""
+"""``/ls-first``: ``#ls-first`` shows ``FIRSTSCRIPT {json}``, what the first script saw."""
+
 _SIMPLE = Template(
     """<!doctype html>
 <html>
@@ -535,6 +695,11 @@ class _TargetApp:
             "/attack": self._attack,
             "/sw.js": self._service_worker,
             "/big": self._big,
+            "/redact-fixed": self._redact_fixed,
+            "/redact-tricky": self._redact_tricky,
+            "/ls-first": self._ls_first,
+            "/redact-rerender": self._redact_rerender,
+            "/third-party-redirect": self._third_party_redirect,
         }
         for rule, view in routes.items():
             self.app.add_url_rule(rule, view_func=view, methods=["GET", "POST"])
@@ -654,6 +819,29 @@ class _TargetApp:
 
     async def _secret(self) -> Response:
         return _page(_SECRET)
+
+    async def _redact_fixed(self) -> Response:
+        secret = request.args.get("secret", REDACT_FIXED_DEFAULT_SECRET)[:64]
+        return _page(_REDACT_FIXED.substitute(css=_FIXED_SLOTS_CSS, secret=html.escape(secret)))
+
+    async def _redact_tricky(self) -> Response:
+        return _page(_REDACT_TRICKY)
+
+    async def _ls_first(self) -> Response:
+        return _page(_LS_FIRST)
+
+    async def _redact_rerender(self) -> Response:
+        return _page(_REDACT_RERENDER.substitute(css=_FIXED_SLOTS_CSS))
+
+    async def _third_party_redirect(self) -> Response:
+        origin = self.site.origin(THIRDPARTY_HOST)
+        return _page(
+            _THIRD_PARTY_REDIRECT.substitute(
+                helpers=_HEAD_HELPERS,
+                pixel=quote(f"{origin}/pixel.png", safe=""),
+                api=quote(f"{origin}/api", safe=""),
+            )
+        )
 
     async def _attack(self) -> Response:
         skip = _name_list(request.args.get("skip", ""))
