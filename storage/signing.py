@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +43,7 @@ MAX_EXPIRES_AT_S = 253_402_300_799
 
 _KEY_RE = re.compile(r"[A-Za-z0-9._/-]+")
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
-_PAYLOAD_FIELDS = frozenset({"k", "e", "f", "c"})
+_PAYLOAD_FIELDS = frozenset({"k", "e", "f", "c", "n"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,14 @@ def sign_token(secret: bytes, key: str, expires_at_s: int, filename: str, conten
     check_content_type(content_type)
     if not _is_expiry(expires_at_s):
         raise ValueError("expires_at_s must be an integer Unix time up to year 9999")
-    payload = {"k": key, "e": expires_at_s, "f": clean_filename(filename), "c": content_type}
+    # "n": a nonce, so every link minted is a new one, even within the same second.
+    payload = {
+        "k": key,
+        "e": expires_at_s,
+        "f": clean_filename(filename),
+        "c": content_type,
+        "n": secrets.token_urlsafe(6),
+    }
     # ensure_ascii keeps the payload pure ASCII, so its encoding is unambiguous.
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     payload_b64 = _b64encode(body)

@@ -264,3 +264,11 @@ def test_content_disposition_is_a_safe_header_for_any_name(filename: str) -> Non
     fallback = value.split('filename="', 1)[1].split('"', 1)[0]
     assert "\\" not in fallback
     assert value.count('"') == 2
+
+
+def test_every_link_is_new_even_within_one_second() -> None:
+    secret = b"k" * 32
+    first = sign_token(secret, "ws/a.png", 4_000_000_000, "a.png", "image/png")
+    second = sign_token(secret, "ws/a.png", 4_000_000_000, "a.png", "image/png")
+    assert first != second
+    assert verify_token(secret, first, 0).key == verify_token(secret, second, 0).key
