@@ -43,6 +43,11 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
         stack.push_async_callback(storage.aclose)
         tenancy = make_tenancy(settings, redis)
         config = engine_config(settings, worker_id)
+        instances = Instances(
+            redis, SessionKeys(settings.redis_prefix), settings.instance_timeout_s
+        )
+        # Leave the instance table only after the sessions closed (exit runs in reverse).
+        stack.push_async_callback(instances.forget, worker_id)
         engine = SessionEngine(config, redis, storage, tenancy.active_domains)
         await engine.start()
         stack.push_async_callback(engine.aclose)
@@ -59,9 +64,7 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
                 visibility_ms=int(settings.visibility_s * 1000),
                 grace_s=settings.worker_grace_s,
             ),
-        )
-        instances = Instances(
-            redis, SessionKeys(settings.redis_prefix), settings.instance_timeout_s
+            instances,
         )
 
         def describe() -> InstanceInfo:
@@ -71,7 +74,6 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
         heart = Heart(instances, engine.registry, describe, heartbeat_s(settings))
         await heart.beat_once()
         beating = asyncio.get_running_loop().create_task(heart.run(), name="heartbeat")
-        stack.push_async_callback(instances.forget, worker_id)
         stack.push_async_callback(_cancel, beating)
         await worker.join_group()
         retention = asyncio.get_running_loop().create_task(

@@ -51,10 +51,12 @@ def check_transition(current: CaptureStatus, new: CaptureStatus) -> None:
 
 
 # KEYS (capture slot): record, payload; ARGV: status, updated_ms, json of extra fields,
-# channel, capture id, record ttl. Only one caller can ever reach a final state.
+# channel, capture id, record ttl, attempt. Only one caller can ever reach a final state,
+# and only the latest attempt: one that was superseded by a retry cannot.
 _FINISH = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'completed' or status == 'failed' or not status then return 0 end
+if redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[7] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2], 'completedAt', ARGV[2])
 local extra = cjson.decode(ARGV[3])
 for k, v in pairs(extra) do redis.call('HSET', KEYS[1], k, v) end
@@ -68,7 +70,9 @@ return 1
 _START = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' and status ~= 'processing' then return -1 end
-redis.call('HSET', KEYS[1], 'status', 'processing', 'updatedAt', ARGV[1], 'worker', ARGV[2])
+local previous = redis.call('HGET', KEYS[1], 'worker') or ''
+redis.call('HSET', KEYS[1], 'status', 'processing', 'updatedAt', ARGV[1], 'worker', ARGV[2],
+  'previousWorker', previous)
 return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 """
 
@@ -158,7 +162,12 @@ class CaptureStore:
         await self._redis.hset(self.keys.capture(capture_id), mapping=fields(values))
 
     async def finish(
-        self, capture_id: str, status: CaptureStatus, extra: dict[str, str], created_ms: int
+        self,
+        capture_id: str,
+        status: CaptureStatus,
+        extra: dict[str, str],
+        created_ms: int,
+        attempt: int,
     ) -> bool:
         """Reach a final state, once; deletes the payload and wakes long-polls."""
         assert status.final
@@ -172,6 +181,7 @@ class CaptureStore:
                 self.keys.done_channel(),
                 capture_id,
                 CAPTURE_RECORD_TTL_S,
+                attempt,
             ],
         )
         if done:  # service-wide figures for /metrics (their own slot)

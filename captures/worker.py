@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from captures.keys import GROUP
 from captures.models import CaptureRequest
 from captures.records import CaptureRecord, CaptureStatus, CaptureStore
 from captures.runner import CaptureFailed, CaptureRunner, Owner, result_json
 from sessions.crypto import PayloadBox, PayloadError
+from sessions.instances import Instances
 from sessions.redis_types import text
 from sessions.registry import CloseReason, Registry, Status
 from sessions.tasks import TaskSet
@@ -49,7 +50,9 @@ class CaptureWorker:
         runner: CaptureRunner,
         box: PayloadBox,
         config: WorkerConfig,
+        instances: Instances | None = None,
     ) -> None:
+        self._instances = instances
         self._redis = redis
         self._store = store
         self._registry = registry
@@ -63,6 +66,7 @@ class CaptureWorker:
         self._room.set()
         self._idle = asyncio.Event()  # set while no job runs
         self._idle.set()
+        self._running: dict[str, str] = {}  # stream entry id -> capture id
 
     async def join_group(self) -> None:
         """Create the consumer group if it does not exist yet."""
@@ -74,15 +78,39 @@ class CaptureWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and run jobs until ``stop`` is set, then drain within the grace period."""
-        while not stop.is_set():
-            free = self.config.concurrency - self._in_flight
-            if free <= 0:
-                await _first(self._room.wait(), stop.wait())
-                continue
-            entries = await self._reclaim(free) or await self._read(free)
-            for entry_id, capture_id in entries:
-                self._start(entry_id, capture_id)
-        await self._drain()
+        keeper = asyncio.get_running_loop().create_task(self._keep_claimed(), name="keep")
+        try:
+            while not stop.is_set():
+                free = self.config.concurrency - self._in_flight
+                if free <= 0:
+                    await _first(self._room.wait(), stop.wait())
+                    continue
+                entries = await self._reclaim(free) or await self._read(free)
+                for entry_id, capture_id in entries:
+                    if entry_id not in self._running:
+                        self._start(entry_id, capture_id)
+            await self._drain()
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+
+    async def _keep_claimed(self) -> None:
+        """Reset the idle time of running jobs, so only a dead worker's jobs get reclaimed."""
+        interval_s = self.config.visibility_ms / 3000
+        while True:
+            await asyncio.sleep(interval_s)
+            if self._running:
+                try:
+                    await self._redis.xclaim(
+                        self._stream,
+                        GROUP,
+                        self.config.worker_id,
+                        min_idle_time=0,
+                        message_ids=list(self._running),
+                        justid=True,
+                    )
+                except (RedisError, OSError):
+                    log.warning("could not refresh running jobs")
 
     async def _read(self, count: int) -> list[tuple[str, str]]:
         reply: Any = await self._redis.xreadgroup(
@@ -105,6 +133,7 @@ class CaptureWorker:
         return [(text(eid), text(data["captureId"])) for eid, data in claimed if data]
 
     def _start(self, entry_id: str, capture_id: str) -> None:
+        self._running[entry_id] = capture_id
         self._count(+1)
         self._jobs.spawn(self._job(entry_id, capture_id), name=f"capture-{capture_id}")
 
@@ -121,6 +150,7 @@ class CaptureWorker:
                 pipe.xdel(self._stream, entry_id)  # the stream holds only unfinished jobs
                 await pipe.execute()
         finally:
+            self._running.pop(entry_id, None)
             self._count(-1)
 
     async def _handle(self, capture_id: str) -> None:
@@ -130,13 +160,13 @@ class CaptureWorker:
             return  # already final (or gone): nothing to do but acknowledge
         await self._close_abandoned_session(record)
         if attempt > MAX_ATTEMPTS:
-            await self._fail(record, CaptureFailed("INTERNAL"))
+            await self._fail(record, attempt, CaptureFailed("INTERNAL"))
             return
         request = await self._request(record)
         if request is None:
-            await self._fail(record, CaptureFailed("INTERNAL"))
+            await self._fail(record, attempt, CaptureFailed("INTERNAL"))
             return
-        await self._capture(record, request)
+        await self._capture(record, attempt, request)
 
     async def _request(self, record: CaptureRecord) -> CaptureRequest | None:
         sealed = await self._store.payload(record.id)
@@ -148,7 +178,7 @@ class CaptureWorker:
             log.error("capture payload unreadable", extra={"captureId": record.id})
             return None
 
-    async def _capture(self, record: CaptureRecord, request: CaptureRequest) -> None:
+    async def _capture(self, record: CaptureRecord, attempt: int, request: CaptureRequest) -> None:
         owner = Owner(record.id, record.key_id, record.raw["workspaceId"])
         started = now_ms()
         session_id = await self._runner.open(owner, request)
@@ -157,26 +187,28 @@ class CaptureWorker:
             facts = await self._runner.run(owner, session_id, request)
         except CaptureFailed as failure:
             await self._runner.close(owner, session_id)
-            await self._fail(record, failure)
+            await self._fail(record, attempt, failure)
             return
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("capture failed", extra={"captureId": record.id})
             await self._runner.close(owner, session_id)
-            await self._fail(record, CaptureFailed("INTERNAL"))
+            await self._fail(record, attempt, CaptureFailed("INTERNAL"))
             return
         await self._runner.close(owner, session_id)
         extra = {"result": result_json(facts), "sessionId": session_id}
-        await self._store.finish(record.id, CaptureStatus.COMPLETED, extra, _created(record))
+        await self._store.finish(
+            record.id, CaptureStatus.COMPLETED, extra, _created(record), attempt
+        )
         log.info(
             "capture completed",
             extra={"event": "capture_completed", "captureId": record.id, "ms": now_ms() - started},
         )
 
-    async def _fail(self, record: CaptureRecord, failure: CaptureFailed) -> None:
+    async def _fail(self, record: CaptureRecord, attempt: int, failure: CaptureFailed) -> None:
         extra = {"error": json.dumps(failure.public())}
-        await self._store.finish(record.id, CaptureStatus.FAILED, extra, _created(record))
+        await self._store.finish(record.id, CaptureStatus.FAILED, extra, _created(record), attempt)
         log.info(
             "capture failed",
             extra={"event": "capture_failed", "captureId": record.id, "code": failure.code},
@@ -190,7 +222,11 @@ class CaptureWorker:
         session = await self._registry.get(previous)
         if session is None or session.status is not Status.ACTIVE:
             return
-        last_seen = session.ms("lastActivityAt") or session.ms("startedAt") or now_ms()
+        # Billed up to the dead worker's last heartbeat when it is known.
+        beat = None
+        if self._instances is not None and record.raw.get("previousWorker"):
+            beat = await self._instances.last_beat(record.raw["previousWorker"])
+        last_seen = beat or session.ms("lastActivityAt") or session.ms("startedAt") or now_ms()
         await self._registry.close(session, CloseReason.INSTANCE_LOST, last_seen)
 
     async def _drain(self) -> None:

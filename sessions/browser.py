@@ -40,6 +40,8 @@ PLAYWRIGHT_DISABLED_FEATURES = (
     "msEdgeUpdateLaunchServicesPreferredVersion",
 )
 OMNIBOX_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup")
+# Background calls of Chromium's own (autofill server) must not reach the egress guard at all.
+BACKGROUND_FEATURES = ("AutofillServerCommunication",)
 
 CHROMIUM_FLAGS = (
     "--no-sandbox",
@@ -51,7 +53,8 @@ CHROMIUM_FLAGS = (
     "--disable-quic",
     # WebRTC may only use proxied TCP, so ICE/TURN traffic meets the egress guard too.
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + OMNIBOX_FEATURES),
+    "--disable-features="
+    + ",".join(PLAYWRIGHT_DISABLED_FEATURES + OMNIBOX_FEATURES + BACKGROUND_FEATURES),
 )
 
 

@@ -196,8 +196,9 @@ async def test_a_capture_whose_workers_keep_dying_fails_after_three_attempts(
     stack: CaptureStack, target_site: TargetSite
 ) -> None:
     ws_id, key = await stack.new_key()
-    # Only dead workers' jobs are reclaimed here, so these workers can reclaim at once.
-    quick = {"SESSIONSHOT_WORKER_VISIBILITY_S": "3"}
+    # Shorter than the module's: long enough for each worker to be killed before its claim
+    # looks abandoned, short enough for the next one to reclaim soon after it starts.
+    quick = {"SESSIONSHOT_WORKER_VISIBILITY_S": "6"}
     url, tag = slow_url(target_site, 6000)
     capture_id = (await stack.create_capture(key, {"url": url}))["id"]
     for attempt in (1, 2, 3):
@@ -249,6 +250,57 @@ async def test_sigterm_drains_in_flight_capture_and_leaves_the_rest(
     await stack.start_worker("successor")
     picked_up = await stack.wait_final(key, waiting_id, 60)
     assert picked_up["status"] == "completed", picked_up
+
+
+async def test_sigterm_past_the_grace_period_leaves_the_capture_to_be_reclaimed(
+    stack: CaptureStack, target_site: TargetSite
+) -> None:
+    ws_id, key = await stack.new_key()
+    # Visibility above one attempt's run time (a 3 s page), so only the cut-off job is taken.
+    short = {"SESSIONSHOT_WORKER_GRACE_S": "1", "SESSIONSHOT_WORKER_VISIBILITY_S": "8"}
+    worker = await stack.start_worker("cut-off", **short)
+    url, tag = slow_url(target_site, 3000)
+    capture_id = (await stack.create_capture(key, {"url": url}))["id"]
+    await wait_mid_flight(stack, key, capture_id, target_site, tag)
+
+    worker.proc.send_signal(signal.SIGTERM)
+    await eventually(lambda: worker.proc.poll() is not None, 30, "the worker to exit")
+    assert worker.proc.returncode == 0, worker.stderr[-3000:]
+    json_lines(output(worker))
+    cut_off = await stack.get_capture(key, capture_id)
+    assert cut_off["status"] == "processing", "not final: left to be reclaimed"
+    first = await stack.get_session(key, cut_off["sessionId"])
+    assert (first["status"], first["closeReason"]) == ("closed", "shutdown"), first
+
+    successor = await stack.start_worker("reclaimer", **short)
+    final = await stack.wait_final(key, capture_id, 60)
+    assert final["status"] == "completed", (final, successor.stderr[-3000:])
+    attempts = await sessions_of(stack, captureId=capture_id)
+    assert len(attempts) == 2, attempts
+    assert all(record["status"] == "closed" for record in attempts), attempts
+    credits, counted = await usage_totals(stack, ws_id)
+    assert credits == sum(int(record["billedCredits"]) for record in attempts)
+    assert counted == 2
+
+
+async def test_a_live_worker_never_reclaims_its_own_running_capture(
+    stack: CaptureStack, target_site: TargetSite
+) -> None:
+    """One healthy worker, no fault: a capture running longer than the visibility timeout
+    must still complete once, on one session. (A visibility timeout tells dead workers' jobs
+    apart; the worker holding the job is alive and knows it is still running it.)"""
+    ws_id, key = await stack.new_key()
+    worker = await stack.start_worker("alone", SESSIONSHOT_WORKER_VISIBILITY_S="2")
+    url, tag = slow_url(target_site, 5000)
+    capture_id = (await stack.create_capture(key, {"url": url}))["id"]
+
+    final = await stack.wait_final(key, capture_id, 60)
+    attempts = await sessions_of(stack, captureId=capture_id)
+    assert final["status"] == "completed", (final, attempts, worker.stderr[-3000:])
+    assert len(attempts) == 1, attempts
+    assert len(requests_tagged(target_site, tag)) == 1, "the page was loaded once"
+    _, counted = await usage_totals(stack, ws_id)
+    assert counted == 1
 
 
 SECRETS = ("COOKIE-PLAINTEXT-1", "HEADER-PLAINTEXT-2", "LS-PLAINTEXT-3")

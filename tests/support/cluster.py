@@ -112,6 +112,7 @@ class Cluster:
         self.env = base_env(**settings_env(self.settings))
         self.redis: aredis.Redis = aredis.Redis.from_url(redis_url, decode_responses=True)
         self.instances: dict[str, Instance] = {}
+        self._spawned = 0
 
     async def start(self, *ids: str, **env: str) -> list[Instance]:
         """Start one instance per id (at once) with ``env`` on top; wait until all are ready."""
@@ -121,10 +122,21 @@ class Cluster:
             inst.remember_children()
         return started
 
+    async def restart(self, inst: Instance, **env: str) -> Instance:
+        """Start a new process under the id of ``inst``, which must have exited (a crashed
+        instance brought back by its supervisor); wait until it is ready."""
+        assert inst.proc.proc.poll() is not None, f"{inst.id} is still running"
+        await inst.http.aclose()
+        del self.instances[inst.id]
+        (again,) = await self.start(inst.id, **env)
+        again.children |= inst.children  # so whatever the old one left is reaped too
+        return again
+
     def _spawn(self, instance_id: str, env: dict[str, str]) -> Instance:
         assert instance_id not in self.instances, instance_id
         port = free_port()
-        workdir = self.workdir / instance_id
+        self._spawned += 1
+        workdir = self.workdir / f"{instance_id}.{self._spawned}"
         workdir.mkdir(parents=True, exist_ok=True)
         proc = ServiceProcess(
             ["serve", "--host", "127.0.0.1", "--port", str(port)],
