@@ -139,7 +139,7 @@ async def _run(host: str, port: int, domains: list[str]) -> None:
         worker = await start_worker(settings)
         stack.push_async_callback(stop_process, worker, settings.worker_grace_s + 10)
         stop = asyncio.Event()
-        stop_on_signals(stop)
+        stop_on_signals(stop, deadline_s=settings.worker_grace_s + 60)
         await serve_api(settings, host, port, stop)
 
 

@@ -16,6 +16,8 @@ from app.tenancy import Tenancy, TenancyError
 from sessions.domains import InvalidDomain
 
 DEFAULT_PORT = 8080
+SERVE_STOP_DEADLINE_S = 60.0
+"""Drain requests, close and bill sessions: a stop that takes longer is cut short."""
 
 
 def _with_public_url(settings: Settings, host: str, port: int) -> Settings:
@@ -34,7 +36,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         stop = asyncio.Event()
-        stop_on_signals(stop)
+        stop_on_signals(stop, deadline_s=SERVE_STOP_DEADLINE_S)
         await serve_api(settings, args.host, args.port, stop)
 
     asyncio.run(run())
@@ -46,6 +48,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     settings.require_secret()
+    if not settings.public_url:
+        # Workers never mint links; local storage just needs a base to be configured.
+        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{DEFAULT_PORT}"})
     configure_logging(settings.log_level)
     return main_worker(settings, args.concurrency)
 
@@ -199,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as err:
+        # Logs are JSON lines only; the type is enough to act on, the rest stays private.
+        line = {"level": "error", "message": "failed", "errorType": type(err).__name__}
+        sys.stderr.write(json.dumps(line) + "\n")
+        return 1
     return code
 
 

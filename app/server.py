@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from hypercorn.asyncio import serve
@@ -28,11 +29,30 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """Set ``stop`` on SIGTERM or SIGINT."""
+def stop_on_signals(stop: asyncio.Event, deadline_s: float | None = None) -> None:
+    """Set ``stop`` on SIGTERM or SIGINT.
+
+    With ``deadline_s``, a stop that has not finished by then ends the process anyway
+    (status 0, logged): a stuck close must never keep a stopped process alive.
+    """
     loop = asyncio.get_running_loop()
+
+    def requested(name: str) -> None:
+        if stop.is_set():
+            return
+        log.info("stop requested", extra={"event": "stop_requested", "signal": name})
+        stop.set()
+        if deadline_s is not None:
+            loop.call_later(deadline_s, _give_up, deadline_s)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, requested, sig.name)
+
+
+def _give_up(deadline_s: float) -> None:
+    log.error("stop did not finish in time; exiting", extra={"deadlineS": deadline_s})
+    logging.shutdown()
+    os._exit(0)
 
 
 async def serve_api(settings: Settings, host: str, port: int, stop: asyncio.Event) -> None:

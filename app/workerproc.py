@@ -30,11 +30,14 @@ from storage import Storage
 
 log = logging.getLogger("sessionshot.worker")
 
+STOP_MARGIN_S = 20.0
+"""After the grace period, this long to close sessions and the browser before giving up."""
+
 
 async def run_worker(settings: Settings, concurrency: int) -> None:
     """Run one worker until SIGTERM / SIGINT, then drain."""
     stop = asyncio.Event()
-    stop_on_signals(stop)
+    stop_on_signals(stop, deadline_s=settings.worker_grace_s + STOP_MARGIN_S)
     worker_id = instance_id(settings).replace("inst_", "worker_", 1)
     async with AsyncExitStack() as stack:
         redis = open_redis(settings)
@@ -72,7 +75,7 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
             return InstanceInfo(worker_id, "worker", engine.local_count, 0, False, now_ms())
 
         heart = Heart(instances, engine.registry, describe, heartbeat_s(settings))
-        await heart.beat_once()
+        await heart.start()
         beating = asyncio.get_running_loop().create_task(heart.run(), name="heartbeat")
         stack.push_async_callback(_cancel, beating)
         await worker.join_group()

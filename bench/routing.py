@@ -278,13 +278,14 @@ async def redis_breakdown(env: RoutingEnv, session_id: str, rounds: int) -> dict
         if got is None:
             raise RuntimeError("no reply in the simulated forward")
 
+    ws_id = text(await forwarder.get(keys.session_workspace(session_id)))
     samplers: dict[str, Sampler] = {
         "PING": lambda: sample_ms(forwarder.ping),
         "ZSCORE heartbeat (forward: owner alive?)": lambda: sample_ms(
             lambda: forwarder.zscore(keys.instances(), "a")
         ),
         "HGETALL session (routed: record, owner)": lambda: sample_ms(
-            lambda: forwarder.hgetall(keys.session(session_id))
+            lambda: forwarder.hgetall(keys.session(ws_id, session_id))
         ),
     }
     try:

@@ -57,7 +57,7 @@ class SessionService:
     async def start(self) -> None:
         """Join the instance table and serve the inbox."""
         self._router.bind(self._handle)
-        await self._heart.beat_once()
+        await self._heart.start()
         loop = asyncio.get_running_loop()
         self._loops = [
             loop.create_task(self._heart.run(), name="heartbeat"),

@@ -297,7 +297,7 @@ class SessionEngine:
             url = "" if live.page.is_closed() else live.page.url
             self.observer.action_done(action.type, time.perf_counter() - started)
             counted = await self.registry.count_action(
-                session_id, action.type, error is None, now_ms(), url
+                live.workspace_id, session_id, action.type, error is None, now_ms(), url
             )
             if not counted:
                 raise SessionClosed(record=await self.get(key_id, session_id))
@@ -345,7 +345,9 @@ class SessionEngine:
             except PlaywrightError as err:
                 raise RenderFailed() from err
             finally:
-                await self.registry.count_action(session_id, kind, ok, now_ms(), live.page.url)
+                await self.registry.count_action(
+                    live.workspace_id, session_id, kind, ok, now_ms(), live.page.url
+                )
         return rendered
 
     def _local(self, key_id: str, session_id: str) -> LiveSession:

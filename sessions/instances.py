@@ -133,6 +133,23 @@ async def finalise_lost(instances: Instances, registry: Registry) -> int:
     return closed
 
 
+async def finalise_previous_run(
+    instances: Instances, registry: Registry, instance_id: str
+) -> int:
+    """Before a restarted instance beats again under its old id, close what its previous
+    run left open as ``instance_lost``, billed up to that run's last heartbeat."""
+    last_beat = await instances.last_beat(instance_id)
+    closed = 0
+    for session_id in await registry.owned_by(instance_id):
+        record = await registry.get(session_id)
+        if record is None:
+            continue
+        until = last_beat or record.ms("lastActivityAt") or record.ms("startedAt") or now_ms()
+        changed, _ = await registry.close(record, CloseReason.INSTANCE_LOST, until)
+        closed += int(changed)
+    return closed
+
+
 class Heart:
     """Beats for this instance and finalises lost ones, every ``interval_s``."""
 
@@ -147,6 +164,11 @@ class Heart:
         self._registry = registry
         self._describe = describe
         self._interval_s = interval_s
+
+    async def start(self) -> None:
+        """Finish a previous run under the same id, then beat for the first time."""
+        await finalise_previous_run(self._instances, self._registry, self._describe().id)
+        await self.beat_once()
 
     async def beat_once(self) -> None:
         """One heartbeat and one sweep for lost instances."""

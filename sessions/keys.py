@@ -11,8 +11,12 @@ class SessionKeys:
 
     prefix: str
 
-    def session(self, session_id: str) -> str:
+    def session(self, ws_id: str, session_id: str) -> str:
         """Hash: one session record (SPEC section 4 fields, counters, owner)."""
+        return f"{self.prefix}ws:{{{ws_id}}}:sess:{session_id}"
+
+    def session_workspace(self, session_id: str) -> str:
+        """String: the workspace of a session, so its record can be found by id alone."""
         return f"{self.prefix}sess:{{{session_id}}}"
 
     # Keys of one workspace share its slot, so billing and reservations are atomic there.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -12,7 +13,6 @@ from redis.asyncio import Redis
 
 from sessions.credits import CreditPolicy, utc_day
 from sessions.keys import SessionKeys
-from sessions.redis_types import fields as rfields
 from sessions.redis_types import text, text_dict
 from sessions.timefmt import iso_ms
 
@@ -35,14 +35,18 @@ class CloseReason(StrEnum):
     SHUTDOWN = "shutdown"
 
 
-# Each script touches one Redis Cluster slot: a session's record, or a workspace's keys.
+# Each script touches one Redis Cluster slot: the workspace's, which holds its session
+# records, reservations, ledger and day totals. A pointer by session id (its own slot,
+# written once) says which workspace a session belongs to.
 
-# KEYS (workspace slot): ws_active, key_active, key_sessions; ARGV: limit, created_ms, id
-_RESERVE = """
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[3])
+# KEYS: record, ws_active, key_active, key_sessions
+# ARGV: limit, created_ms, session_id, then field/value pairs of the record
+_CREATE = """
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('SADD', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 return 1
 """
 
@@ -62,38 +66,32 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'currentUrl', ARGV[4]) end
 return 1
 """
 
-# KEYS (session slot): record; ARGV: reason, closed_ms, duration_s, credits, retention_s.
-# The only way to ``closed``, once; returns whether it happened and the final record.
+# KEYS: record, ws_active, key_active, ledger, usage_day
+# ARGV: session_id, reason, closed_ms, duration_s, credits, kind, key_id, retention_s
+# The close and its ledger entry in one atomic step: billed exactly once, whoever closes.
 _CLOSE = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'active' then
   return {0, redis.call('HGETALL', KEYS[1])}
 end
-redis.call('HSET', KEYS[1], 'status', 'closed', 'closeReason', ARGV[1], 'closedAt', ARGV[2],
-  'durationSeconds', ARGV[3], 'billedCredits', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return {1, redis.call('HGETALL', KEYS[1])}
-"""
-
-# KEYS (workspace slot): ledger, usage_day, ws_active, key_active
-# ARGV: session_id, closed_ms, duration_s, credits, kind, key_id, retention_s
-# The ledger entry (ZADD NX) admits the day's totals exactly once; the rest is idempotent,
-# so running it again after any interruption completes a close without double billing.
-_BILL = """
+redis.call('HSET', KEYS[1], 'status', 'closed', 'closeReason', ARGV[2], 'closedAt', ARGV[3],
+  'durationSeconds', ARGV[4], 'billedCredits', ARGV[5])
+redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
-if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 local capture = 0
-if ARGV[5] == 'capture' then capture = 1 end
-for _, prefix in ipairs({'', 'key:' .. ARGV[6] .. ':'}) do
-  redis.call('HINCRBY', KEYS[2], prefix .. 'sessions', 1)
-  redis.call('HINCRBY', KEYS[2], prefix .. 'captures', capture)
-  redis.call('HINCRBY', KEYS[2], prefix .. 'durationSeconds', ARGV[3])
-  redis.call('HINCRBY', KEYS[2], prefix .. 'credits', ARGV[4])
+if ARGV[6] == 'capture' then capture = 1 end
+for _, prefix in ipairs({'', 'key:' .. ARGV[7] .. ':'}) do
+  redis.call('HINCRBY', KEYS[5], prefix .. 'sessions', 1)
+  redis.call('HINCRBY', KEYS[5], prefix .. 'captures', capture)
+  redis.call('HINCRBY', KEYS[5], prefix .. 'durationSeconds', ARGV[4])
+  redis.call('HINCRBY', KEYS[5], prefix .. 'credits', ARGV[5])
 end
-local retention = tonumber(ARGV[7])
-redis.call('EXPIRE', KEYS[2], retention)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - retention * 1000)
-return 1
+-- Retention: the record, old ledger entries and day totals expire.
+local retention = tonumber(ARGV[8])
+redis.call('EXPIRE', KEYS[1], retention)
+redis.call('EXPIRE', KEYS[5], retention)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[3]) - retention * 1000)
+return {1, redis.call('HGETALL', KEYS[1])}
 """
 
 _INT_FIELDS = ("createdAt", "startedAt", "expiresAt", "closedAt", "lastActivityAt")
@@ -191,6 +189,10 @@ class SessionRecord:
         return session
 
 
+POINTER_CACHE_SIZE = 100_000
+"""Session → workspace pointers remembered per process (they never change)."""
+
+
 class Registry:
     """All Redis access for session records."""
 
@@ -205,46 +207,69 @@ class Registry:
         self._keys = keys
         self._credits = credits
         self._retention_s = retention_s
-        self._reserve_script = redis.register_script(_RESERVE)
+        self._workspace_of: OrderedDict[str, str] = OrderedDict()
+        self._create = redis.register_script(_CREATE)
         self._count = redis.register_script(_COUNT)
         self._close = redis.register_script(_CLOSE)
-        self._bill_script = redis.register_script(_BILL)
 
     async def create(self, fields: Mapping[str, str], workspace_limit: int) -> bool:
         """Store a new active record; False when the workspace is at its limit."""
-        if not await self._reserve(fields, workspace_limit):
+        if not await self._create_record(fields, workspace_limit):
             await self._release_stale(fields["workspaceId"])
-            if not await self._reserve(fields, workspace_limit):
+            if not await self._create_record(fields, workspace_limit):
                 return False
+        sid, ws_id = fields["id"], fields["workspaceId"]
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hset(self._keys.session(fields["id"]), mapping=rfields(dict(fields)))
-            pipe.sadd(self._keys.instance_sessions(fields["owner"]), fields["id"])
+            pipe.set(self._keys.session_workspace(sid), ws_id, ex=self._retention_s)
+            pipe.sadd(self._keys.instance_sessions(fields["owner"]), sid)
             await pipe.execute()
+        self._remember(sid, ws_id)
         return True
 
-    async def _reserve(self, fields: Mapping[str, str], limit: int) -> bool:
-        ws_id, key_id = fields["workspaceId"], fields["keyId"]
-        reserved = await self._reserve_script(
+    async def _create_record(self, fields: Mapping[str, str], limit: int) -> bool:
+        sid, ws_id, key_id = fields["id"], fields["workspaceId"], fields["keyId"]
+        flat = [item for pair in fields.items() for item in pair]
+        created = await self._create(
             keys=[
+                self._keys.session(ws_id, sid),
                 self._keys.workspace_active(ws_id),
                 self._keys.key_active(ws_id, key_id),
                 self._keys.key_sessions(ws_id, key_id),
             ],
-            args=[limit, fields["createdAt"], fields["id"]],
+            args=[limit, fields["createdAt"], sid, *flat],
         )
-        return bool(reserved)
+        return bool(created)
 
     async def _release_stale(self, ws_id: str) -> None:
-        """Drop reservations whose session is gone or closed (an interrupted create)."""
+        """Drop reservations whose record is gone or closed (an interrupted create)."""
         members: Any = await self._redis.smembers(self._keys.workspace_active(ws_id))
         for session_id in (text(m) for m in members):
-            record = await self.get(session_id)
-            if record is None or record.status is not Status.ACTIVE:
+            raw = await self._redis.hgetall(self._keys.session(ws_id, session_id))
+            if not raw or text_dict(raw).get("status") != Status.ACTIVE.value:
                 await self._redis.srem(self._keys.workspace_active(ws_id), session_id)
+
+    def _remember(self, session_id: str, ws_id: str) -> None:
+        self._workspace_of[session_id] = ws_id
+        if len(self._workspace_of) > POINTER_CACHE_SIZE:
+            self._workspace_of.popitem(last=False)
+
+    async def workspace_of(self, session_id: str) -> str | None:
+        """The session's workspace (cached: a session never changes workspace)."""
+        ws_id = self._workspace_of.get(session_id)
+        if ws_id is None:
+            found = await self._redis.get(self._keys.session_workspace(session_id))
+            if found is None:
+                return None
+            ws_id = text(found)
+            self._remember(session_id, ws_id)
+        return ws_id
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """The record, or None."""
-        raw = await self._redis.hgetall(self._keys.session(session_id))
+        ws_id = await self.workspace_of(session_id)
+        if ws_id is None:
+            return None
+        raw = await self._redis.hgetall(self._keys.session(ws_id, session_id))
         return SessionRecord(text_dict(raw)) if raw else None
 
     async def list_for_key(
@@ -260,7 +285,7 @@ class Registry:
         ids = [text(sid) for sid in found]
         async with self._redis.pipeline(transaction=False) as pipe:
             for sid in ids:
-                pipe.hgetall(self._keys.session(sid))
+                pipe.hgetall(self._keys.session(workspace_id, sid))
             rows = await pipe.execute()
         records = [SessionRecord(text_dict(row)) for row in rows if row]
         if status is not None:
@@ -269,11 +294,11 @@ class Registry:
         return records
 
     async def count_action(
-        self, session_id: str, action: str, ok: bool, now_ms: int, url: str
+        self, workspace_id: str, session_id: str, action: str, ok: bool, now_ms: int, url: str
     ) -> bool:
         """Count one action; False (and nothing counted) once the session is closed."""
         counted = await self._count(
-            keys=[self._keys.session(session_id)],
+            keys=[self._keys.session(workspace_id, session_id)],
             args=[action, "success" if ok else "error", now_ms, url],
         )
         return bool(counted)
@@ -281,45 +306,35 @@ class Registry:
     async def close(
         self, record: SessionRecord, reason: CloseReason, closed_ms: int
     ) -> tuple[bool, SessionRecord]:
-        """Close and bill exactly once; ``(closed_now, final_record)``.
-
-        Safe to repeat: on an already closed session it completes the billing step, which
-        counts a session only once, so an interrupted close is finished by the next one.
-        """
+        """Close and bill in one atomic step; ``(closed_now, final_record)``."""
         started = record.ms("startedAt") or closed_ms
         duration_s, credits = self._credits.bill(started, max(closed_ms, started))
+        ws_id = record.workspace_id
         changed, flat = await self._close(
-            keys=[self._keys.session(record.id)],
-            args=[reason.value, closed_ms, duration_s, credits, self._retention_s],
-        )
-        final = SessionRecord(_pairs(flat))
-        if final.status is Status.CLOSED:
-            await self._bill(final)
-        return bool(changed), final
-
-    async def _bill(self, final: SessionRecord) -> None:
-        closed_ms = final.ms("closedAt") or 0
-        ws_id = final.workspace_id
-        await self._bill_script(
             keys=[
+                self._keys.session(ws_id, record.id),
+                self._keys.workspace_active(ws_id),
+                self._keys.key_active(ws_id, record.key_id),
                 self._keys.ledger(ws_id),
                 self._keys.usage_day(ws_id, utc_day(closed_ms)),
-                self._keys.workspace_active(ws_id),
-                self._keys.key_active(ws_id, final.key_id),
             ],
             args=[
-                final.id,
+                record.id,
+                reason.value,
                 closed_ms,
-                final.raw.get("durationSeconds", "0"),
-                final.raw.get("billedCredits", "0"),
-                final.kind,
-                final.key_id,
+                duration_s,
+                credits,
+                record.kind,
+                record.key_id,
                 self._retention_s,
             ],
         )
-        await self._redis.srem(self._keys.instance_sessions(final.owner), final.id)
+        final = SessionRecord(_pairs(flat))
+        # The owner's set is another slot; leaving it is idempotent and retried by sweeps.
+        await self._redis.srem(self._keys.instance_sessions(record.owner), record.id)
+        return bool(changed), final
 
     async def owned_by(self, instance_id: str) -> list[str]:
-        """Ids of the active sessions an instance owns."""
+        """Ids of the sessions an instance owns (closed ones until they leave the set)."""
         members = await self._redis.smembers(self._keys.instance_sessions(instance_id))
         return [text(member) for member in members]

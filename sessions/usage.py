@@ -193,7 +193,7 @@ class UsageReports:
                 return
             async with self._redis.pipeline(transaction=False) as pipe:
                 for session_id in ids:
-                    pipe.hgetall(self._keys.session(text(session_id)))
+                    pipe.hgetall(self._keys.session(ws_id, text(session_id)))
                 rows = await pipe.execute()
             for row in rows:
                 if row:

@@ -98,11 +98,11 @@ def capture_worker(
     browser_service: Service, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     """A real ``sessionshot worker`` process sharing the browser service's Redis and storage."""
-    env = base_env(**settings_env(browser_service.settings))
+    env = base_env(**settings_env(browser_service.settings), SESSIONSHOT_WORKER_GRACE_S="5")
     worker = ServiceProcess(["worker"], env, tmp_path_factory.mktemp("worker"))
     wait_until(lambda: "worker_ready" in worker.stderr + worker.stdout, 60, "worker_ready")
     yield worker
-    worker.terminate()
+    assert worker.terminate(timeout_s=60) == 0
 
 
 @pytest.fixture

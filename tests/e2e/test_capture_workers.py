@@ -111,9 +111,9 @@ def kill_with_children(worker: ServiceProcess) -> None:
 
 
 async def sessions_of(stack: CaptureStack, **match: str) -> list[dict[str, str]]:
-    """Session records in Redis (``<prefix>sess:*`` hashes) whose fields equal ``match``."""
+    """Session records in Redis (every workspace's session hashes) whose fields equal ``match``."""
     found = []
-    pattern = SessionKeys(stack.prefix).session("*")
+    pattern = SessionKeys(stack.prefix).session("*", "*")
     async for key in stack.redis.scan_iter(match=pattern, count=1000):
         if await stack.redis.type(key) != "hash":
             continue
