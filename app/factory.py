@@ -33,6 +33,7 @@ from sessions.engine import EngineConfig, SessionEngine
 from sessions.instances import Instances
 from sessions.keys import SessionKeys
 from sessions.router import Router
+from sessions.tasks import cancel_and_wait
 from storage import Storage, open_storage
 
 VERSION = "0.1.0"
@@ -152,8 +153,7 @@ def build_state(
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await cancel_and_wait(task)
 
 
 def create_app(settings: Settings) -> Quart:

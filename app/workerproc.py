@@ -25,6 +25,7 @@ from captures.worker import CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
 from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.keys import SessionKeys
+from sessions.tasks import cancel_and_wait
 from sessions.timefmt import now_ms
 from storage import Storage
 
@@ -109,8 +110,7 @@ async def sweep_storage(storage: Storage, retention_s: int) -> None:
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await cancel_and_wait(task)
 
 
 def main_worker(settings: Settings, concurrency: int | None) -> int:

@@ -19,7 +19,7 @@ from sessions.crypto import PayloadBox, PayloadError
 from sessions.instances import Instances
 from sessions.redis_types import text
 from sessions.registry import CloseReason, Registry, Status
-from sessions.tasks import TaskSet
+from sessions.tasks import TaskSet, cancel_and_wait
 from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,7 @@ class CaptureWorker:
                         self._start(entry_id, capture_id)
             await self._drain()
         finally:
-            keeper.cancel()
-            await asyncio.gather(keeper, return_exceptions=True)
+            await cancel_and_wait(keeper)
 
     async def _keep_claimed(self) -> None:
         """Reset the idle time of running jobs, so only a dead worker's jobs get reclaimed."""

@@ -113,10 +113,27 @@ async def _settle(page: Page, timed_out: bool) -> None:
         pass
 
 
+_STALE_ERROR_PAGE = 'interrupted by another navigation to "chrome-error://'
+
+
+async def _run_navigation(env: ActionEnv, run: Callable[[], Awaitable[Any]]) -> Any:
+    try:
+        return await run()
+    except PlaywrightTimeout:
+        raise
+    except PlaywrightError as err:
+        # A previous failed navigation's error page committed late and cut this one short:
+        # that is not this navigation's outcome, so it runs once more.
+        if _STALE_ERROR_PAGE not in (err.message or ""):
+            raise
+        await _settle(env.page, timed_out=False)
+        return await run()
+
+
 async def _navigate(env: ActionEnv, run: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
     refused_before = env.refusals()
     try:
-        response = await run()
+        response = await _run_navigation(env, run)
     except PlaywrightTimeout as err:
         await _settle(env.page, timed_out=True)
         raise NavigationTimeout() from err

@@ -20,6 +20,7 @@ from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.models import SessionOptions
 from sessions.registry import SessionRecord, Status
 from sessions.router import Answer, Forwarded, Router, raise_answer
+from sessions.tasks import cancel_and_wait
 from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,7 @@ class SessionService:
         except (RedisError, OSError):
             log.warning("could not announce draining")  # the sessions still close below
         await self.engine.aclose()
-        for task in self._loops:
-            task.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await cancel_and_wait(*self._loops)
         try:
             await self._instances.forget(self.instance_id)
         except (RedisError, OSError):

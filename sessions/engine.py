@@ -36,7 +36,7 @@ from sessions.live import DomainSource, LiveSession, Outputs
 from sessions.models import SessionOptions
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
 from sessions.render import Rendered
-from sessions.tasks import TaskSet
+from sessions.tasks import TaskSet, cancel_and_wait
 from sessions.timefmt import now_ms
 from storage import Storage
 
@@ -149,8 +149,7 @@ class SessionEngine:
             return_exceptions=True,
         )
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+            await cancel_and_wait(self._loop_task)
         await self._warm.aclose()
         await self._tasks.aclose()
         await self._host.aclose()

@@ -133,9 +133,7 @@ async def finalise_lost(instances: Instances, registry: Registry) -> int:
     return closed
 
 
-async def finalise_previous_run(
-    instances: Instances, registry: Registry, instance_id: str
-) -> int:
+async def finalise_previous_run(instances: Instances, registry: Registry, instance_id: str) -> int:
     """Before a restarted instance beats again under its old id, close what its previous
     run left open as ``instance_lost``, billed up to that run's last heartbeat."""
     last_beat = await instances.last_beat(instance_id)
@@ -177,6 +175,7 @@ class Heart:
 
     async def run(self) -> None:
         """Until cancelled; a Redis outage is logged and retried on the next tick."""
+        me = asyncio.current_task()
         while True:
             try:
                 await self.beat_once()
@@ -184,4 +183,6 @@ class Heart:
                 raise
             except Exception:
                 log.warning("heartbeat failed", exc_info=False)
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError  # a library swallowed our cancellation
             await asyncio.sleep(self._interval_s)

@@ -10,6 +10,30 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+CANCEL_ROUNDS = 10
+CANCEL_ROUND_S = 0.5
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel tasks and wait for them, cancelling again if one swallowed a cancellation.
+
+    Some client libraries catch ``CancelledError`` deep inside a call; a plain
+    ``cancel(); await task`` would then wait forever.
+    """
+    pending = {task for task in tasks if not task.done()}
+    for _ in range(CANCEL_ROUNDS):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_ROUND_S)
+    if pending:
+        log.error("tasks ignored cancellation", extra={"tasks": [t.get_name() for t in pending]})
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.debug("task ended with an error", extra={"task": task.get_name()})
+
+
 class TaskSet:
     """Keeps spawned tasks alive, logs their failures once, cancels them on close."""
 
@@ -37,7 +61,4 @@ class TaskSet:
 
     async def aclose(self) -> None:
         """Cancel what is still running and wait for it."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)

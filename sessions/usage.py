@@ -40,16 +40,33 @@ class BadRange(ValueError):
     """A malformed date, ``from`` not before ``to``, or a range over 366 days."""
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def parse_instant(value: str, name: str) -> datetime:
     """An ISO date (midnight UTC) or datetime (UTC if no offset), as an aware UTC datetime."""
     text_value = value.strip()
     try:
         if len(text_value) == 10:
-            return datetime.combine(date.fromisoformat(text_value), time(), tzinfo=UTC)
-        moment = datetime.fromisoformat(text_value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as err:
+            moment = datetime.combine(date.fromisoformat(text_value), time(), tzinfo=UTC)
+        else:
+            iso = text_value.replace("Z", "+00:00").replace("z", "+00:00")
+            moment = datetime.fromisoformat(iso)
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError) as err:
         raise BadRange(f"{name}: expected an ISO date or datetime") from err
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise BadRange(f"{name}: must be between 1970 and 9000")
+    return moment
+
+
+def _ceil_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded up: ledger times are whole milliseconds, so
+    ``t >= moment`` and ``t < moment`` hold for exactly the same ``t`` as with the ceiling."""
+    micros = (moment - EARLIEST) // timedelta(microseconds=1)
+    return -(-micros // 1000)
 
 
 @dataclass(frozen=True)
@@ -73,13 +90,13 @@ class Range:
 
     @property
     def start_ms(self) -> int:
-        """Start in epoch milliseconds."""
-        return int(self.start.timestamp() * 1000)
+        """Start in epoch milliseconds (rounded up)."""
+        return _ceil_ms(self.start)
 
     @property
     def end_ms(self) -> int:
-        """End (exclusive) in epoch milliseconds."""
-        return int(self.end.timestamp() * 1000)
+        """End (exclusive) in epoch milliseconds (rounded up)."""
+        return _ceil_ms(self.end)
 
     def days(self) -> list[tuple[date, bool]]:
         """Every UTC day the range touches, with True when it covers the whole day."""

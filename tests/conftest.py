@@ -98,7 +98,7 @@ def capture_worker(
     browser_service: Service, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     """A real ``sessionshot worker`` process sharing the browser service's Redis and storage."""
-    env = base_env(**settings_env(browser_service.settings), SESSIONSHOT_WORKER_GRACE_S="5")
+    env = base_env(**{**settings_env(browser_service.settings), "SESSIONSHOT_WORKER_GRACE_S": "5"})
     worker = ServiceProcess(["worker"], env, tmp_path_factory.mktemp("worker"))
     wait_until(lambda: "worker_ready" in worker.stderr + worker.stdout, 60, "worker_ready")
     yield worker
