@@ -12,7 +12,7 @@ from pathlib import Path
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from app import error_handlers, middleware
 from app.keys import AppKeys
@@ -37,6 +37,8 @@ from sessions.tasks import cancel_and_wait
 from storage import Storage, open_storage
 
 VERSION = "0.1.0"
+REDIS_POOL_WAIT_S = 10
+"""Longest a request waits for a free Redis connection before failing."""
 
 
 def derive_key(secret: bytes, purpose: str) -> bytes:
@@ -45,13 +47,20 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
 
 
 def open_redis(settings: Settings) -> Redis:
-    """A Redis client from settings (decoded strings, bounded timeouts)."""
-    return Redis.from_url(
+    """A Redis client from settings (decoded strings, bounded timeouts).
+
+    A blocking pool: blocking reads (inboxes, replies, the job stream) hold a connection
+    each, so a burst waits for a free one instead of failing.
+    """
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=REDIS_POOL_WAIT_S,
         decode_responses=True,
         socket_connect_timeout=2,
         health_check_interval=10,
     )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
 
 
 def instance_id(settings: Settings) -> str:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "ss:"
+    redis_max_connections: int = Field(default=512, ge=8)
     instance_id: str = ""
     public_url: str = ""
     secret_key: SecretStr | None = None

@@ -199,25 +199,33 @@ class UsageReports:
     async def records(
         self, ws_id: str, start_ms: int, end_ms: int
     ) -> AsyncIterator[dict[str, str]]:
-        """Closed session records with ``start_ms <= closedAt < end_ms``, oldest first."""
+        """Closed session records with ``start_ms <= closedAt < end_ms``, oldest first.
+
+        Pages by score (``closedAt``), not by offset, so each page costs the same however
+        far into the range it is; ``skip`` steps over the entries already read at the
+        page's first score.
+        """
         ledger = self._keys.ledger(ws_id)
-        offset = 0
+        low, skip = start_ms, 0
         while True:
-            ids: Any = await self._redis.zrangebyscore(
-                ledger, start_ms, f"({end_ms}", start=offset, num=PAGE
+            page: Any = await self._redis.zrangebyscore(
+                ledger, low, f"({end_ms}", start=skip, num=PAGE, withscores=True
             )
-            if not ids:
+            if not page:
                 return
             async with self._redis.pipeline(transaction=False) as pipe:
-                for session_id in ids:
+                for session_id, _ in page:
                     pipe.hgetall(self._keys.session(ws_id, text(session_id)))
                 rows = await pipe.execute()
             for row in rows:
                 if row:
                     yield text_dict(row)
-            if len(ids) < PAGE:
+            if len(page) < PAGE:
                 return
-            offset += PAGE
+            last = int(page[-1][1])
+            at_last = sum(1 for _, score in page if int(score) == last)
+            skip = skip + at_last if last == low else at_last
+            low = last
 
     async def csv_rows(self, ws_ids: Iterable[str], span: Range) -> AsyncIterator[str]:
         """The CSV, header first, one row per closed session, streamed."""
