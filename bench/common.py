@@ -7,7 +7,7 @@ its own Chromium) and a *raw* Playwright Chromium launched with the service's ow
 All traffic stays on 127.0.0.0/8.
 
 A bench runs as a script (``.venv/bin/python bench/<name>.py``) and must first put the
-repository root in place of ``bench/`` on ``sys.path`` (see ``bench/sessions.py``).
+repository root ahead of ``bench/`` on ``sys.path`` (see ``bench/sessions.py``).
 """
 
 from __future__ import annotations
@@ -98,6 +98,24 @@ async def sample_ms(run: Callable[[], Awaitable[object]]) -> float:
     return ms
 
 
+class PhaseClock:
+    """Wall time of a run's phases, for the report (``lap`` closes the current phase)."""
+
+    def __init__(self) -> None:
+        self._started = self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        """End phase ``name`` now."""
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 1)
+        self._last = now
+
+    def total(self) -> float:
+        """Seconds since the clock was made."""
+        return round(time.perf_counter() - self._started, 1)
+
+
 def balanced_order(names: Sequence[str], round_no: int) -> list[str]:
     """The sides' order for round ``round_no``: every permutation in turn.
 
@@ -121,6 +139,7 @@ async def interleave(
     samplers: dict[str, Sampler],
     samples: int,
     warmup: int,
+    *,
     pause_s: float = 0.0,
     settle: Callable[[], Awaitable[None]] | None = None,
     jitter_s: float = FRAME_S,

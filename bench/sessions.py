@@ -8,10 +8,12 @@ on all of them. The raw side is a Playwright Chromium with exactly the service's
 
 * **create** - raw ``new_context()`` + ``new_page()``; ``POST /v1/sessions`` with default
   options (served from the warm pool); and with a non-default viewport (pool bypassed,
-  a context made on demand). Closing is not timed. Every sample is followed by the same
-  pause on every side, so the pool can refill in the background.
+  a context made on demand). Closing is not timed. After every sample, whatever its side,
+  the bench waits until the pool is full again, then pauses: no refill runs under a sample.
 * **click** - one page on ``/form``: ``page.click("#btn")`` against the ``click`` action
   over HTTP/1.1 keep-alive.
+
+Pauses carry a random extra of up to one frame: see :func:`bench.common.interleave`.
 
 ``--breakdown N`` adds a profiling phase (after the measured ones, so its instrumentation
 never touches the reported figures) that times the service's layers call by call.
@@ -38,6 +40,7 @@ from bench.common import (
     FRAME_S,
     Api,
     BenchEnv,
+    PhaseClock,
     Probe,
     Row,
     Sampler,
@@ -66,6 +69,12 @@ COLD_BODY: dict[str, Any] = {"viewport": {"width": 1280, "height": 801}}
 """A non-default option: the warm pool cannot serve it."""
 CLICK_ACTION: dict[str, Any] = {"type": "click", "payload": {"selector": "#btn"}}
 
+CREATE_PAUSE_MS = 100.0
+"""Taken once the pool is full again (so no refill runs under a sample): closed contexts'
+renderers wind down before the next sample."""
+CLICK_PAUSE_MS = 100.0
+"""On 2 cores a click's aftermath (the page repaints) slows a click started within ~40 ms
+in the other browser; 100 ms keeps the sides from taxing each other."""
 SETTLE_POLL_S = 0.005
 SETTLE_TIMEOUT_S = 30.0
 
@@ -78,10 +87,24 @@ class Config:
     warmup: int
     create_pause_s: float
     click_pause_s: float
+    jitter_s: float
     breakdown: int
 
 
 # --------------------------------------------------------------------------- create
+
+
+async def pool_refilled(env: BenchEnv) -> bool:
+    """Wait until the service's warm pool is full; whether there was anything to wait for."""
+    pool = env.service.state.engine._warm  # white-box: the pool's size right now
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    waited = False
+    while len(pool) < WARM_CONTEXTS:
+        waited = True
+        if time.monotonic() > deadline:
+            raise RuntimeError("the warm pool did not refill")
+        await asyncio.sleep(SETTLE_POLL_S)
+    return waited
 
 
 class CreateBench:
@@ -90,8 +113,7 @@ class CreateBench:
     def __init__(self, env: BenchEnv, api: Api) -> None:
         self._env = env
         self._api = api
-        # White-box, for honesty about the warm side: the pool's size right now.
-        self._pool = env.service.state.engine._warm
+        self._pool = env.service.state.engine._warm  # white-box, to count pool misses
         self.pool_misses = 0
         self.settle_waits = 0
 
@@ -122,25 +144,27 @@ class CreateBench:
 
     async def settle(self) -> None:
         """Wait until the warm pool is full again, so no refill runs under the next sample."""
-        deadline = time.monotonic() + SETTLE_TIMEOUT_S
-        if len(self._pool) < WARM_CONTEXTS:
+        if await pool_refilled(self._env):
             self.settle_waits += 1
-        while len(self._pool) < WARM_CONTEXTS:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the warm pool did not refill")
-            await asyncio.sleep(SETTLE_POLL_S)
 
     def sides(self) -> dict[str, Sampler]:
         """Side name to sampler."""
         return {"raw": self.raw, "api warm": self.api_warm, "api cold": self.api_cold}
 
 
-async def bench_create(env: BenchEnv, api: Api, config: Config) -> tuple[dict[str, Any], int, int]:
+async def bench_create(
+    env: BenchEnv, api: Api, config: Config
+) -> tuple[dict[str, list[float]], int, int]:
     """Create samples per side; warm samples that found the pool empty; settle waits."""
     bench = CreateBench(env, api)
     await bench.settle()
     results = await interleave(
-        bench.sides(), config.samples, config.warmup, config.create_pause_s, bench.settle
+        bench.sides(),
+        config.samples,
+        config.warmup,
+        pause_s=config.create_pause_s,
+        settle=bench.settle,
+        jitter_s=config.jitter_s,
     )
     return results, bench.pool_misses, bench.settle_waits
 
@@ -184,12 +208,19 @@ class ClickTargets:
 async def bench_click(env: BenchEnv, api: Api, config: Config) -> dict[str, list[float]]:
     """Click samples per side; checks that every click landed."""
     targets = await ClickTargets.open(env, api)
+    await pool_refilled(env)
     try:
         samplers: dict[str, Sampler] = {
             "raw": lambda: sample_ms(lambda: targets.page.click("#btn")),
             "api": lambda: sample_ms(lambda: api.act(targets.session_id, CLICK_ACTION)),
         }
-        results = await interleave(samplers, config.samples, config.warmup, config.click_pause_s)
+        results = await interleave(
+            samplers,
+            config.samples,
+            config.warmup,
+            pause_s=config.click_pause_s,
+            jitter_s=config.jitter_s,
+        )
         expected = config.warmup + config.samples
         counted = await targets.clicks(api)
         if counted != (expected, expected):
@@ -265,12 +296,15 @@ async def _create_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) 
         await api.close(session_id)
         return ms
 
+    async def settle() -> None:
+        await pool_refilled(env)
+
     samplers: dict[str, Sampler] = {
         "API cold: HTTP total (client)": api_cold,
         "raw: new_context+new_page": raw_create,
         "raw: the same with the service's context options": lambda: raw_create(**service_options),
     }
-    totals = await interleave(samplers, rounds, 0, 0.15)
+    totals = await interleave(samplers, rounds, 0, pause_s=CREATE_PAUSE_MS / 1000, settle=settle)
     probe_stats = probe.stats()
     first, *raw_sides = samplers
     return {
@@ -290,6 +324,7 @@ async def _click_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -
         await locator.evaluate(ELEMENT_INFO_JS)
         await locator.click()
 
+    await pool_refilled(env)  # the session took a warm context: keep its refill out
     samplers: dict[str, Sampler] = {
         "API click: HTTP total (client)": lambda: sample_ms(
             lambda: api.act(targets.session_id, CLICK_ACTION)
@@ -303,7 +338,7 @@ async def _click_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -
     }
     probe.clear()
     try:
-        totals = await interleave(samplers, rounds, 0, 0.02)
+        totals = await interleave(samplers, rounds, 0, pause_s=CLICK_PAUSE_MS / 1000)
     finally:
         await targets.aclose(api)
     probe_stats = probe.stats()
@@ -341,13 +376,18 @@ def rows(create: dict[str, list[float]], click: dict[str, list[float]]) -> list[
 
 async def run(config: Config) -> dict[str, Any]:
     """Start everything, measure, close everything; the raw figures and report pieces."""
-    started = time.perf_counter()
+    clock = PhaseClock()
     async with bench_env(warm_contexts=WARM_CONTEXTS) as env:
         api = Api(env)
         info = machine_info(env.raw.version)
+        clock.lap("setup")
         create, pool_misses, settle_waits = await bench_create(env, api, config)
+        clock.lap("create")
         click = await bench_click(env, api, config)
+        clock.lap("click")
         parts = await breakdown(env, api, config.breakdown) if config.breakdown else {}
+        clock.lap("breakdown")
+    clock.lap("teardown")
     info["loadavg_end"] = loadavg()
     return {
         "machine": info,
@@ -357,7 +397,8 @@ async def run(config: Config) -> dict[str, Any]:
         "warm_pool_misses": pool_misses,
         "settle_waits": settle_waits,
         "breakdown": parts,
-        "elapsed_s": round(time.perf_counter() - started, 1),
+        "phases_s": clock.laps,
+        "elapsed_s": clock.total(),
     }
 
 
@@ -374,10 +415,12 @@ def report(result: dict[str, Any]) -> tuple[str, list[Row]]:
         "- after each sample, whatever its side: create - wait until the warm pool is full "
         f"({result['settle_waits']} waits), then {config['create_pause_s'] * 1000:.0f} ms; "
         f"click - {config['click_pause_s'] * 1000:.0f} ms; both plus a random 0-"
-        f"{FRAME_S * 1000:.1f} ms (one frame) so no side is phase-locked to the frame clock",
+        f"{config['jitter_s'] * 1000:.1f} ms so no side is phase-locked to the 60 Hz frame clock",
         f"- warm_contexts={config['warm_contexts']}; warm samples that found the pool empty: "
         f"{result['warm_pool_misses']}",
-        f"- run time: {result['elapsed_s']} s",
+        f"- run time: {result['elapsed_s']} s ("
+        + ", ".join(f"{name} {secs} s" for name, secs in result["phases_s"].items())
+        + ")",
         "",
         markdown_table(table_rows),
     ]
@@ -392,9 +435,27 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, Path | None]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--samples", type=int, default=200, help="samples per side (200)")
     parser.add_argument("--warmup", type=int, default=10, help="rounds dropped first (10)")
-    parser.add_argument("--create-pause-ms", type=float, default=150, help="(150)")
-    parser.add_argument("--click-pause-ms", type=float, default=20, help="(20)")
-    parser.add_argument("--breakdown", type=int, default=0, metavar="N", help="profile N rounds")
+    parser.add_argument(
+        "--create-pause-ms",
+        type=float,
+        default=CREATE_PAUSE_MS,
+        help=f"pause after a create sample ({CREATE_PAUSE_MS:g})",
+    )
+    parser.add_argument(
+        "--click-pause-ms",
+        type=float,
+        default=CLICK_PAUSE_MS,
+        help=f"pause after a click sample ({CLICK_PAUSE_MS:g})",
+    )
+    parser.add_argument(
+        "--jitter-ms",
+        type=float,
+        default=FRAME_S * 1000,
+        help="random extra pause, 0..this (one 60 Hz frame); 0 phase-locks clicks to frames",
+    )
+    parser.add_argument(
+        "--breakdown", type=int, default=0, metavar="N", help="add a profiling phase of N rounds"
+    )
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     args = parser.parse_args(argv)
     config = Config(
@@ -402,6 +463,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, Path | None]:
         warmup=args.warmup,
         create_pause_s=args.create_pause_ms / 1000,
         click_pause_s=args.click_pause_ms / 1000,
+        jitter_s=args.jitter_ms / 1000,
         breakdown=args.breakdown,
     )
     return config, args.json

@@ -113,27 +113,38 @@ async def _settle(page: Page, timed_out: bool) -> None:
         pass
 
 
-_STALE_ERROR_PAGE = 'interrupted by another navigation to "chrome-error://'
+_INTERRUPTED = "interrupted by another navigation"
+_STALE_ERROR_PAGE = _INTERRUPTED + ' to "chrome-error://'
 
 
-async def _run_navigation(env: ActionEnv, run: Callable[[], Awaitable[Any]]) -> Any:
+async def _run_navigation(
+    env: ActionEnv, run: Callable[[], Awaitable[Any]], timeout_ms: float
+) -> Any:
+    """The navigation's response; None when another navigation took over and finished."""
     try:
         return await run()
     except PlaywrightTimeout:
         raise
     except PlaywrightError as err:
-        # A previous failed navigation's error page committed late and cut this one short:
-        # that is not this navigation's outcome, so it runs once more.
-        if _STALE_ERROR_PAGE not in (err.message or ""):
+        message = err.message or ""
+        if _STALE_ERROR_PAGE in message:
+            # A previous failed navigation's error page committed late and cut this one
+            # short: not this navigation's outcome, so it runs once more.
+            await _settle(env.page, timed_out=False)
+            return await run()
+        if _INTERRUPTED not in message:
             raise
-        await _settle(env.page, timed_out=False)
-        return await run()
+    # The page moved on by itself (a script changed location): its load is the outcome.
+    await env.page.wait_for_load_state("load", timeout=timeout_ms)
+    return None
 
 
-async def _navigate(env: ActionEnv, run: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+async def _navigate(
+    env: ActionEnv, run: Callable[[], Awaitable[Any]], timeout_ms: float
+) -> dict[str, Any]:
     refused_before = env.refusals()
     try:
-        response = await _run_navigation(env, run)
+        response = await _run_navigation(env, run, timeout_ms)
     except PlaywrightTimeout as err:
         await _settle(env.page, timed_out=True)
         raise NavigationTimeout() from err
@@ -162,25 +173,31 @@ async def goto(env: ActionEnv, p: GotoPayload) -> dict[str, Any]:
         raise DomainRefused()
     await env.before_navigation(p.url)
     return await _navigate(
-        env, lambda: env.page.goto(p.url, wait_until=p.wait_until, timeout=p.timeout)
+        env, lambda: env.page.goto(p.url, wait_until=p.wait_until, timeout=p.timeout), p.timeout
     )
 
 
 async def back(env: ActionEnv, p: HistoryPayload) -> dict[str, Any]:
     """Go back in history."""
-    await _navigate(env, lambda: env.page.go_back(wait_until=p.wait_until, timeout=p.timeout))
+    await _navigate(
+        env, lambda: env.page.go_back(wait_until=p.wait_until, timeout=p.timeout), p.timeout
+    )
     return {}
 
 
 async def forward(env: ActionEnv, p: HistoryPayload) -> dict[str, Any]:
     """Go forward in history."""
-    await _navigate(env, lambda: env.page.go_forward(wait_until=p.wait_until, timeout=p.timeout))
+    await _navigate(
+        env, lambda: env.page.go_forward(wait_until=p.wait_until, timeout=p.timeout), p.timeout
+    )
     return {}
 
 
 async def reload(env: ActionEnv, p: HistoryPayload) -> dict[str, Any]:
     """Reload the page."""
-    await _navigate(env, lambda: env.page.reload(wait_until=p.wait_until, timeout=p.timeout))
+    await _navigate(
+        env, lambda: env.page.reload(wait_until=p.wait_until, timeout=p.timeout), p.timeout
+    )
     return {}
 
 
@@ -194,20 +211,36 @@ async def _info(env: ActionEnv, selector: str, timeout: int) -> dict[str, Any]:
     return info
 
 
+async def _with_info(
+    env: ActionEnv, selector: str, timeout: int, act: Awaitable[None]
+) -> dict[str, Any]:
+    """The element's info and an interaction, sent together.
+
+    The browser handles the info request before the interaction's input events (those
+    come after Playwright's actionability round trips), so the info describes the element
+    as it was clicked, and the action costs one round trip less.
+    """
+    info, done = await asyncio.gather(_info(env, selector, timeout), act, return_exceptions=True)
+    for outcome in (info, done):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(info, dict)
+    return info
+
+
 async def click(env: ActionEnv, p: ClickPayload) -> dict[str, Any]:
     """Click an element."""
-    info = await _info(env, p.selector, p.timeout)
-    point = center(info)
-    await env.page.locator(p.selector).first.click(
+    act = env.page.locator(p.selector).first.click(
         button=p.button, click_count=p.click_count, timeout=p.timeout
     )
-    return {**info, "clickedPoint": point}
+    info = await _with_info(env, p.selector, p.timeout, act)
+    return {**info, "clickedPoint": center(info)}
 
 
 async def hover(env: ActionEnv, p: HoverPayload) -> dict[str, Any]:
     """Move the mouse over an element."""
-    info = await _info(env, p.selector, p.timeout)
-    await env.page.locator(p.selector).first.hover(timeout=p.timeout)
+    act = env.page.locator(p.selector).first.hover(timeout=p.timeout)
+    info = await _with_info(env, p.selector, p.timeout, act)
     return {**info, "hoveredPoint": center(info)}
 
 

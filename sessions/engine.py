@@ -239,9 +239,7 @@ class SessionEngine:
         self._live[session_id] = live
         self._deadlines.set(session_id, live.deadline())
         self.observer.session_started(kind)
-        record = await self.registry.get(session_id)
-        assert record is not None
-        return record
+        return SessionRecord(fields)  # exactly what was stored: no read-back
 
     def _check_options(self, options: SessionOptions) -> None:
         if options.max_ttl_seconds > self.config.session_max_ttl_s:
