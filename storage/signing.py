@@ -14,8 +14,8 @@ import binascii
 import hashlib
 import hmac
 import json
-import secrets
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
