@@ -46,8 +46,12 @@ format: install
 test: install lint
 	$(BIN)/python -m pytest -q
 
+# Each benchmark compares the service with raw Playwright in the same run (see docs/benchmarks.md).
 bench: install
-	$(BIN)/python bench/sessions.py
+	$(BIN)/python bench/sessions.py || true
+	$(BIN)/python bench/captures.py
+	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/usage.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
