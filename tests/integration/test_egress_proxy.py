@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from playwright.async_api import async_playwright
 
 from sessions.egress import (
     BROWSER_RESOLVER_FLAG,
@@ -612,17 +613,11 @@ CHROMIUM_ARGS = [
     BROWSER_RESOLVER_FLAG,
 ]
 
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"
-)
-
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed")
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as pw:
+    assert CHROMIUM.exists(), "Debian's chromium is missing: run make install"
+    async with async_playwright() as pw:
         launched = await pw.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
@@ -642,6 +637,7 @@ def proxy_requests(monkeypatch: pytest.MonkeyPatch) -> list[ProxyRequest]:
         seen.append(request)
         return request
 
+    # A spy, not a fake: the real parser runs and the proxy behaves as in production.
     # The proxy module looks the name up at call time.
     monkeypatch.setattr("sessions.egress.proxy.read_request", recording)
     return seen
@@ -654,7 +650,6 @@ def header_names(head: bytes) -> dict[str, str]:
     }
 
 
-@needs_chromium
 async def test_chromium_traffic_goes_through_the_guard(
     tmp_path: Path, browser: Any, proxy_requests: list[ProxyRequest]
 ) -> None:
@@ -719,7 +714,6 @@ async def navigate_twice(browser: Any, proxy_settings: dict[str, str], port: int
         await context.close()
 
 
-@needs_chromium
 async def test_chromium_cache_is_on_without_proxy_credentials(browser: Any) -> None:
     routes = {
         "/cached.txt": ("Content-Type: text/plain\r\nCache-Control: max-age=3600", b"static"),
