@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 from quart_schema import validate_querystring, validate_request
 
 from app.errors import DomainNotAllowed, NotFound
 from app.idempotency import idempotent
 from app.middleware import principal
+from app.responses import json_response
 from app.state import app_state
 from captures.models import CaptureRequest
 from captures.records import CaptureRecord
@@ -33,7 +34,7 @@ class StatusQuery(BaseModel):
 
 @blueprint.post("")
 @validate_request(CaptureRequest)
-async def create_capture(data: CaptureRequest) -> tuple[dict[str, Any], int]:
+async def create_capture(data: CaptureRequest) -> Response:
     """Validate, check the domain, seal the payload and queue the capture."""
     state = app_state()
     caller = principal()
@@ -68,7 +69,8 @@ async def create_capture(data: CaptureRequest) -> tuple[dict[str, Any], int]:
             out["metadata"] = data.metadata
         return out, 202
 
-    return await idempotent(state.redis, state.keys, caller.key_id, "captures", body, run)
+    out, status = await idempotent(state.redis, state.keys, caller.key_id, "captures", body, run)
+    return json_response(out, status)
 
 
 async def _read(capture_id: str) -> CaptureRecord:
@@ -80,7 +82,7 @@ async def _read(capture_id: str) -> CaptureRecord:
 
 @blueprint.get("/<capture_id>")
 @validate_querystring(StatusQuery)
-async def get_capture(capture_id: str, query_args: StatusQuery) -> dict[str, Any]:
+async def get_capture(capture_id: str, query_args: StatusQuery) -> Response:
     """The capture's status; ``?wait=N`` answers as soon as it is final or after N s."""
     state = app_state()
     record = await _read(capture_id)
@@ -93,7 +95,7 @@ async def get_capture(capture_id: str, query_args: StatusQuery) -> dict[str, Any
                 except TimeoutError:
                     pass
                 record = await _read(capture_id)
-    return await _public(record)
+    return json_response(await _public(record))
 
 
 async def _public(record: CaptureRecord) -> dict[str, Any]:

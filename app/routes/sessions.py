@@ -6,12 +6,13 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 from quart_schema import document_request, validate_querystring, validate_request
 
 from app.errors import ValidationFailed
 from app.idempotency import idempotent
 from app.middleware import principal
+from app.responses import json_response
 from app.state import app_state, session_service
 from sessions.action_models import ActionRequest
 from sessions.errors import SessionError
@@ -53,7 +54,7 @@ async def _options_from_body() -> tuple[SessionOptions, Any]:
 
 @blueprint.post("")
 @document_request(SessionOptions)
-async def create_session() -> tuple[dict[str, Any], int, dict[str, str]]:
+async def create_session() -> Response:
     """Create a live session (body optional)."""
     state = app_state()
     caller = principal()
@@ -68,31 +69,29 @@ async def create_session() -> tuple[dict[str, Any], int, dict[str, str]]:
 
     out, status = await idempotent(state.redis, state.keys, caller.key_id, "sessions", body, run)
     record = created[0] if created else await session_service().get(caller.key_id, out["id"])
-    return out, status, _owner_header(record)
+    return json_response(out, status, _owner_header(record))
 
 
 @blueprint.get("")
 @validate_querystring(ListQuery)
-async def list_sessions(query_args: ListQuery) -> dict[str, Any]:
+async def list_sessions(query_args: ListQuery) -> Response:
     """The caller's sessions, optionally by status."""
     status = Status(query_args.status) if query_args.status else None
     caller = principal()
     records = await session_service().list(caller.workspace_id, caller.key_id, status)
-    return {"sessions": [session_body(r) for r in records]}
+    return json_response({"sessions": [session_body(r) for r in records]})
 
 
 @blueprint.get("/<session_id>")
-async def get_session(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+async def get_session(session_id: str) -> Response:
     """One session, answered from Redis."""
     record = await session_service().get(principal().key_id, session_id)
-    return session_body(record), 200, _owner_header(record)
+    return json_response(session_body(record), 200, _owner_header(record))
 
 
 @blueprint.post("/<session_id>/actions")
 @validate_request(ActionRequest)
-async def run_action(
-    session_id: str, data: ActionRequest
-) -> tuple[dict[str, Any], int, dict[str, str]]:
+async def run_action(session_id: str, data: ActionRequest) -> Response:
     """Run one action on the session's page."""
     service = session_service()
     caller = principal()
@@ -103,11 +102,11 @@ async def run_action(
             err.context["record"] = await service.engine.registry.get(session_id)
         raise
     body = {"success": True, "expiresInSeconds": outcome.expires_in, **outcome.body}
-    return body, 200, {"X-Session-Owner": outcome.owner}
+    return json_response(body, 200, {"X-Session-Owner": outcome.owner})
 
 
 @blueprint.delete("/<session_id>")
-async def close_session(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+async def close_session(session_id: str) -> Response:
     """Close the session; bills once, repeats return the same object."""
     record = await session_service().close(principal().key_id, session_id)
-    return session_body(record), 200, _owner_header(record)
+    return json_response(session_body(record), 200, _owner_header(record))
