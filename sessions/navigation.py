@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,7 +36,12 @@ async def _settle(page: Page, timed_out: bool) -> None:
     """
     try:
         if timed_out:
-            await page.evaluate("window.stop()")
+            # window.stop() in the old document does not cancel a browser-initiated load.
+            cdp = await page.context.new_cdp_session(page)
+            try:
+                await cdp.send("Page.stopLoading")
+            finally:
+                await cdp.detach()
         else:
             await page.wait_for_url(_on_error_page, wait_until="commit", timeout=SETTLE_TIMEOUT_MS)
     except PlaywrightError:
@@ -46,25 +52,36 @@ _INTERRUPTED = "interrupted by another navigation"
 _STALE_ERROR_PAGE = _INTERRUPTED + ' to "chrome-error://'
 
 
+_INTERRUPTING_URL = re.compile(_INTERRUPTED + r' to "([^"]+)"')
+
+
+async def _wait_for_takeover(page: Page, target: str, timeout_ms: float) -> None:
+    await page.wait_for_url(lambda url: url == target, wait_until="load", timeout=timeout_ms)
+
+
 async def _run_navigation(
     env: ActionEnv, run: Callable[[], Awaitable[Any]], timeout_ms: float
 ) -> Any:
     """The navigation's response; None when another navigation took over and finished."""
-    try:
-        return await run()
-    except PlaywrightTimeout:
-        raise
-    except PlaywrightError as err:
-        message = err.message or ""
-        if _STALE_ERROR_PAGE in message:
-            # A previous failed navigation's error page committed late and cut this one
-            # short: not this navigation's outcome, so it runs once more.
-            await _settle(env.page, timed_out=False)
+    for attempt in range(2):
+        try:
             return await run()
-        if _INTERRUPTED not in message:
+        except PlaywrightTimeout:
             raise
-    # The page moved on by itself (a script changed location): its load is the outcome.
-    await env.page.wait_for_load_state("load", timeout=timeout_ms)
+        except PlaywrightError as err:
+            message = err.message or ""
+            if _STALE_ERROR_PAGE in message and attempt == 0:
+                # A previous failed navigation's error page committed late and cut this
+                # one short: not this navigation's outcome, so it runs once more.
+                await _settle(env.page, timed_out=False)
+                continue
+            taken_over = _INTERRUPTING_URL.search(message)
+            if taken_over is None:
+                raise
+            # Another navigation took over (a redirect the browser restarted, a script):
+            # the outcome is that navigation's load, within the same time budget.
+            await _wait_for_takeover(env.page, taken_over.group(1), timeout_ms)
+            return None
     return None
 
 
