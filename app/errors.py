@@ -92,12 +92,6 @@ class RateLimited(ApiError):
     status, code, default_message = 429, "RATE_LIMITED", "Rate limit exceeded."
 
 
-class ServiceUnavailable(ApiError):
-    """A dependency is down."""
-
-    status, code, default_message = 503, "UNAVAILABLE", "Service unavailable."
-
-
 class Internal(ApiError):
     """Anything unexpected; the message never reveals internals."""
 

@@ -52,7 +52,6 @@ import os
 import re
 import secrets
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -90,15 +89,15 @@ from bench.common import (
     machine_lines,
     markdown_table,
     ratio_row,
+    start_backing,
     timed_ms,
     write_json,
 )
 from sessions.egress import EgressProxy, context_proxy_settings
 from sessions.render import image_size
 from tests.support.capture_stack import FINAL, CaptureStack
-from tests.support.procs import RedisServer, ServiceProcess, descendants
-from tests.support.sites import CanarySite, TargetSite, chromium_host_resolver_rules, host_map
-from tests.support.tls import generate_tls_material
+from tests.support.procs import ServiceProcess, descendants
+from tests.support.sites import TargetSite, chromium_host_resolver_rules, host_map
 
 WORKER_CONCURRENCY = 4
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
@@ -166,19 +165,8 @@ async def capture_env(concurrency: int) -> AsyncIterator[CaptureEnv]:
     """Redis, the sites, ``sessionshot serve`` + one worker, a raw Chromium; all closed on exit."""
     configure_logging("WARNING")
     async with AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ssbench-cap-")))
-        redis = RedisServer(workdir / "redis")
-        stack.callback(redis.stop)
-        redis.start()
-        tls_dir = workdir / "tls"
-        tls_dir.mkdir()
-        tls = generate_tls_material(tls_dir)
-        canary = CanarySite(tls)
-        await canary.start()
-        stack.push_async_callback(canary.aclose)
-        site = TargetSite(tls, canary.port)
-        await site.start()
-        stack.push_async_callback(site.aclose)
+        backing = await start_backing(stack, prefix="ssbench-cap-")
+        workdir, redis, site, canary = backing.workdir, backing.redis, backing.site, backing.canary
         services = await CaptureStack.start(
             redis.url,
             f"bcap{secrets.token_hex(4)}:",

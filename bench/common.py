@@ -417,24 +417,41 @@ async def launch_raw_chromium(
     )
 
 
+@dataclass
+class Backing:
+    """What every benchmark stands on: a work dir, a private Redis and the HTTPS sites."""
+
+    workdir: Path
+    redis: RedisServer
+    site: TargetSite
+    canary: CanarySite
+
+
+async def start_backing(stack: AsyncExitStack, prefix: str = "ssbench-") -> Backing:
+    """Start a private redis-server and the target and canary sites on ``stack``."""
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    redis = RedisServer(workdir / "redis")
+    stack.callback(redis.stop)
+    redis.start()
+    tls_dir = workdir / "tls"
+    tls_dir.mkdir()
+    tls = generate_tls_material(tls_dir)
+    canary = CanarySite(tls)
+    await canary.start()
+    stack.push_async_callback(canary.aclose)
+    site = TargetSite(tls, canary.port)
+    await site.start()
+    stack.push_async_callback(site.aclose)
+    return Backing(workdir, redis, site, canary)
+
+
 @asynccontextmanager
 async def bench_env(warm_contexts: int = 2, **overrides: Any) -> AsyncIterator[BenchEnv]:
     """Start Redis, the sites, the API and a raw Chromium; close them all on exit."""
     configure_logging(overrides.pop("log_level", "WARNING"))
     async with AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ssbench-")))
-        redis = RedisServer(workdir / "redis")
-        stack.callback(redis.stop)
-        redis.start()
-        tls_dir = workdir / "tls"
-        tls_dir.mkdir()
-        tls = generate_tls_material(tls_dir)
-        canary = CanarySite(tls)
-        await canary.start()
-        stack.push_async_callback(canary.aclose)
-        site = TargetSite(tls, canary.port)
-        await site.start()
-        stack.push_async_callback(site.aclose)
+        backing = await start_backing(stack)
+        workdir, redis, site, canary = backing.workdir, backing.redis, backing.site, backing.canary
         values: dict[str, Any] = {
             "host_map": host_map(site, canary),
             "target_allow_cidrs": "127.0.0.1/32",

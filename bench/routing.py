@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import argparse
 import asyncio
 import secrets
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -62,14 +61,13 @@ from bench.common import (
     markdown_table,
     ratio_row,
     sample_ms,
+    start_backing,
     write_json,
 )
 from sessions.keys import INBOX_TTL_S, SessionKeys
 from sessions.redis_types import text
 from tests.support.cluster import Cluster, Instance
-from tests.support.procs import RedisServer
-from tests.support.sites import CanarySite, TargetSite, chromium_host_resolver_rules, host_map
-from tests.support.tls import generate_tls_material
+from tests.support.sites import TargetSite, chromium_host_resolver_rules, host_map
 
 HOP_TARGET_MS = 3.0
 HOP_TARGET = Target(f"p50 <= owner-direct + {HOP_TARGET_MS:g} ms", 1.0, HOP_TARGET_MS)
@@ -118,19 +116,13 @@ async def routing_env() -> AsyncIterator[RoutingEnv]:
     on exit (like :func:`bench.common.bench_env`, with real processes for the API)."""
     configure_logging("WARNING")
     async with AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ssbench-")))
-        redis_server = RedisServer(workdir / "redis")
-        stack.callback(redis_server.stop)
-        redis_server.start()
-        tls_dir = workdir / "tls"
-        tls_dir.mkdir()
-        tls = generate_tls_material(tls_dir)
-        canary = CanarySite(tls)
-        await canary.start()
-        stack.push_async_callback(canary.aclose)
-        site = TargetSite(tls, canary.port)
-        await site.start()
-        stack.push_async_callback(site.aclose)
+        backing = await start_backing(stack)
+        workdir, redis_server, site, canary = (
+            backing.workdir,
+            backing.redis,
+            backing.site,
+            backing.canary,
+        )
         cluster = Cluster(
             redis_server.url,
             f"bench{secrets.token_hex(4)}:",
