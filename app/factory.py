@@ -15,9 +15,9 @@ from quart_schema import Info, QuartSchema
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from app import error_handlers, middleware
+from app.admission import Admission
 from app.keys import AppKeys
 from app.metrics import Metrics
-from app.ratelimit import RateLimiter
 from app.routes import admin, captures, files, health, sessions, usage
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
@@ -148,7 +148,7 @@ def build_state(
         redis=redis,
         keys=keys,
         tenancy=tenancy,
-        limiter=RateLimiter(redis, keys, limit, period_s),
+        admission=Admission(redis, keys, tenancy, limit, period_s),
         metrics=metrics,
         engine=engine,
         storage=storage,

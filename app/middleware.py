@@ -49,16 +49,14 @@ async def _begin() -> None:
     g.response_headers = {}
     if not _needs_key(request.path):
         return
-    state = app_state()
     token = bearer_token()
-    found = await state.tenancy.authenticate(token) if token else None
-    if found is None:
+    admitted = await app_state().admission.admit(token) if token else None
+    if admitted is None:
         raise Unauthenticated()
-    g.principal = found
-    decision = await state.limiter.hit(found.key_id)
-    g.response_headers.update(decision.headers())
-    if not decision.allowed:
-        raise RateLimited(headers=decision.headers())
+    g.principal = admitted.principal
+    g.response_headers.update(admitted.rate.headers())
+    if not admitted.rate.allowed:
+        raise RateLimited(headers=admitted.rate.headers())
 
 
 async def _finish(response: Response) -> Response:

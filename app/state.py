@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from quart import current_app
 from redis.asyncio import Redis
 
+from app.admission import Admission
 from app.keys import AppKeys
 from app.metrics import Metrics
-from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.tenancy import Tenancy
 from captures.notify import DoneListener
@@ -31,7 +31,7 @@ class AppState:
     redis: Redis
     keys: AppKeys
     tenancy: Tenancy
-    limiter: RateLimiter
+    admission: Admission
     metrics: Metrics
     engine: SessionEngine
     storage: Storage

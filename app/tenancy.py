@@ -64,7 +64,8 @@ class Tenancy:
         self._keys = keys
         self._pepper = pepper
 
-    def _hash(self, api_key: str) -> str:
+    def digest(self, api_key: str) -> str:
+        """The hex ``HMAC-SHA-256(pepper, api_key)`` a key record stores."""
         return hmac.new(self._pepper, api_key.encode(), hashlib.sha256).hexdigest()
 
     # Workspaces -------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class Tenancy:
             "id": key_id,
             "name": name or "",
             "workspaceId": ws_id,
-            "hash": self._hash(api_key),
+            "hash": self.digest(api_key),
             "createdAt": iso_ms(created),
         }
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -142,21 +143,6 @@ class Tenancy:
             raise KeyNotFound(key_id)
         await self._redis.hsetnx(redis_key, "revokedAt", iso_ms(now_ms()))
         return _public_key(text_dict(await self._redis.hgetall(redis_key)))
-
-    async def authenticate(self, api_key: str) -> Principal | None:
-        """The key's principal, or None for a malformed, unknown or revoked key."""
-        key_id = key_id_of(api_key)
-        if key_id is None:
-            return None
-        stored, ws_id, revoked = await self._redis.hmget(
-            self._keys.api_key(key_id), ["hash", "workspaceId", "revokedAt"]
-        )
-        if stored is None or ws_id is None:
-            return None
-        expected = self._hash(api_key).encode()
-        if not hmac.compare_digest(text(stored).encode(), expected) or revoked:
-            return None
-        return Principal(key_id=key_id, workspace_id=text(ws_id))
 
     # Allowed domains ---------------------------------------------------------------------
 

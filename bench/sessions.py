@@ -236,8 +236,7 @@ async def bench_click(env: BenchEnv, api: Api, config: Config) -> dict[str, list
 def _instrument(env: BenchEnv, probe: Probe) -> None:
     state = env.service.state
     engine = state.engine
-    probe.wrap(state.tenancy, "authenticate", "auth (redis)")
-    probe.wrap(state.limiter, "hit", "rate limit (redis)")
+    probe.wrap(state.admission, "admit", "key check + rate limit (redis)")
     probe.wrap(engine, "create", "engine.create")
     probe.wrap(engine._factory, "make", "  context+page (factory.make)")
     probe.wrap(engine._proxy, "open_endpoint", "    egress open_endpoint")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import redis.asyncio as aioredis
+
 from tests.support.procs import RedisServer
 from tests.support.service import ADMIN_TOKEN, Service
 
@@ -102,6 +104,33 @@ async def test_rate_limit_is_per_key_with_headers(make_service: object) -> None:
 
     fresh = await service.http.get("/v1/x", headers={"Authorization": f"Bearer {other}"})
     assert fresh.status_code == 404, "each key has its own budget"
+
+
+async def test_only_a_valid_key_spends_its_budget(make_service: object) -> None:
+    """A wrong secret under a real key id, or the key once revoked, counts nothing."""
+    service: Service = await make_service(rate_limit="2/minute")  # type: ignore[operator]
+    ws_id, key = await service.new_key()
+    key_id = "key_" + key.split("_")[1]
+    forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    for _ in range(5):
+        wrong = await service.http.get("/v1/x", headers={"Authorization": f"Bearer {forged}"})
+        assert wrong.status_code == 401 and "RateLimit-Remaining" not in wrong.headers
+    listed = await service.admin("GET", f"/admin/workspaces/{ws_id}/keys")
+    assert listed["keys"][0]["lastUsedAt"] is None, "a refused key is not stamped as used"
+
+    auth = {"Authorization": f"Bearer {key}"}
+    first = await service.http.get("/v1/x", headers=auth)
+    assert first.status_code == 404 and first.headers["RateLimit-Remaining"] == "1"
+    await service.admin("DELETE", f"/admin/keys/{key_id}")
+    for _ in range(3):
+        assert (await service.http.get("/v1/x", headers=auth)).status_code == 401
+    redis = aioredis.Redis.from_url(service.settings.redis_url, decode_responses=True)
+    try:
+        windows = [k async for k in redis.scan_iter(match=f"*rl:{{{key_id}}}:*")]
+        counts = [await redis.get(k) for k in windows]
+    finally:
+        await redis.aclose()
+    assert counts == ["1"], "only the admitted request was counted"
 
 
 async def test_openapi_and_docs_are_served(service: Service) -> None:
