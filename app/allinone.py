@@ -15,6 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from app import eventloop
 from app.factory import make_tenancy, open_redis
 from app.logs import configure_logging
 from app.server import serve_api, stop_on_signals
@@ -166,5 +167,5 @@ def _announce_key(created: dict[str, Any]) -> None:
 def run_all_in_one(host: str, port: int, domains: list[str]) -> int:
     """Run everything until SIGTERM / SIGINT."""
     configure_logging(os.environ.get("SESSIONSHOT_LOG_LEVEL", "INFO"))
-    asyncio.run(_run(host, port, domains))
+    eventloop.run(_run(host, port, domains))
     return 0

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from app import eventloop
 from app.factory import make_tenancy, open_redis
 from app.logs import configure_logging
 from app.settings import Settings, SettingsError, load_settings
@@ -39,7 +40,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         stop_on_signals(stop, deadline_s=SERVE_STOP_DEADLINE_S)
         await serve_api(settings, args.host, args.port, stop)
 
-    asyncio.run(run())
+    eventloop.run(run())
     return 0
 
 

@@ -7,6 +7,7 @@ import logging
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
+from app import eventloop
 from app.factory import (
     engine_config,
     heartbeat_s,
@@ -115,5 +116,5 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 def main_worker(settings: Settings, concurrency: int | None) -> int:
     """Entry point used by the CLI."""
-    asyncio.run(run_worker(settings, concurrency or settings.worker_concurrency))
+    eventloop.run(run_worker(settings, concurrency or settings.worker_concurrency))
     return 0
