@@ -20,7 +20,6 @@ from sessions.contexts import ContextFactory, Made, WarmPool
 from sessions.credits import CreditPolicy
 from sessions.egress import EgressPolicy, EgressProxy
 from sessions.errors import (
-    ActionError,
     CapacityExceeded,
     ConcurrencyLimited,
     InvalidRequest,
@@ -259,6 +258,9 @@ class SessionEngine:
 
     async def get(self, key_id: str, session_id: str) -> SessionRecord:
         """A session of ``key_id`` (404 for anyone else)."""
+        live = self._live.get(session_id)
+        if live is not None:
+            await live.counted()
         record = await self.registry.get(session_id) if session_id.startswith("sess_") else None
         if record is None or record.key_id != key_id:
             raise SessionNotFound()
@@ -279,27 +281,18 @@ class SessionEngine:
                 raise SessionClosed(record=record)
             raise OwnerUnavailable(record=record)
         action = request.root
-        async with live.lock:
-            if live.closing:
-                raise SessionClosed(record=await self.get(key_id, session_id))
-            started = time.perf_counter()
-            error: SessionError | None = None
-            body: dict[str, Any] = {}
-            try:
-                body = await actions.run(live, action.type, action.payload)
-            except ActionError as err:
-                error = err
-            except SessionError as err:
-                error = err
-            url = "" if live.page.is_closed() else live.page.url
-            self.observer.action_done(action.type, time.perf_counter() - started)
-            counted = await self.registry.count_action(
-                live.workspace_id, session_id, action.type, error is None, now_ms(), url
-            )
-            if not counted:
-                raise SessionClosed(record=await self.get(key_id, session_id))
-            live.last_activity = time.monotonic()
-            self._deadlines.set(session_id, live.deadline())
+        await live.lock.acquire()
+        try:
+            body, error, url = await self._run_action(key_id, live, request)
+        except BaseException:
+            live.lock.release()
+            raise
+        count = self._count(live, action.type, error is None, url)
+        if live.closing and not await asyncio.shield(count):
+            # A close is under way: Redis decides whether the action got in before it.
+            raise SessionClosed(record=await self.get(key_id, session_id))
+        live.last_activity = time.monotonic()
+        self._deadlines.set(session_id, live.deadline())
         if error is not None:
             error.context.setdefault("url", url)
             error.context["expires_in"] = live.expires_in()
@@ -309,6 +302,53 @@ class SessionEngine:
             expires_in=live.expires_in(),
             owner=self.config.instance_id,
         )
+
+    async def _run_action(
+        self, key_id: str, live: LiveSession, request: ActionRequest
+    ) -> tuple[dict[str, Any], SessionError | None, str]:
+        """The action's result or error, and the page's URL after it (the lock is held)."""
+        if live.closing:
+            raise SessionClosed(record=await self.get(key_id, live.id))
+        action = request.root
+        started = time.perf_counter()
+        error: SessionError | None = None
+        body: dict[str, Any] = {}
+        try:
+            body = await actions.run(live, action.type, action.payload)
+        except SessionError as err:  # an ActionError too
+            error = err
+        url = "" if live.page.is_closed() else live.page.url
+        self.observer.action_done(action.type, time.perf_counter() - started)
+        return body, error, url
+
+    def _count(self, live: LiveSession, kind: str, ok: bool, url: str) -> asyncio.Task[bool]:
+        """Count the action in Redis without making its answer wait for the round trip.
+
+        The command is on its way before the answer is sent, so whatever the caller does next
+        reaches Redis after it; the session's lock is released only once Redis has answered,
+        so its next action, render or close comes after the count (``get`` waits for it too).
+        """
+        task = asyncio.ensure_future(
+            self.registry.count_action(live.workspace_id, live.id, kind, ok, now_ms(), url)
+        )
+        live.counting = task
+        task.add_done_callback(lambda done: self._counted(live, done))
+        return task
+
+    def _counted(self, live: LiveSession, task: asyncio.Task[bool]) -> None:
+        live.lock.release()
+        if task.cancelled():
+            return
+        if (err := task.exception()) is not None:
+            log.error(
+                "action not counted",
+                extra={"event": "count_failed", "sessionId": live.id, "error": repr(err)},
+            )
+        elif not task.result() and not live.closing:
+            # Closed elsewhere (another instance took this one for lost): drop the copy here.
+            self._tasks.spawn(
+                self._close_live(live, CloseReason.INSTANCE_LOST), name=f"drop-{live.id}"
+            )
 
     async def render(
         self,
@@ -366,6 +406,7 @@ class SessionEngine:
     async def _close_live(self, live: LiveSession, reason: CloseReason) -> SessionRecord:
         live.closing = True
         self._deadlines.discard(live.id)
+        await live.counted()
         record = await self.registry.get(live.id)
         assert record is not None
         changed, final = await asyncio.shield(self.registry.close(record, reason, now_ms()))

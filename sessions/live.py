@@ -54,6 +54,8 @@ class LiveSession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_activity: float = field(default_factory=time.monotonic)
     closing: bool = False
+    counting: asyncio.Task[bool] | None = None
+    """The last action's Redis count, in flight after its answer (``SessionEngine._count``)."""
     _domain_cache: tuple[float, list[str]] | None = None
     _storage_origin: str | None = None
     _target_host: str | None = None
@@ -71,6 +73,11 @@ class LiveSession:
         if self.idle_timeout_s is not None:
             deadline = min(deadline, self.last_activity + self.idle_timeout_s)
         return deadline
+
+    async def counted(self) -> None:
+        """Return once the last action's count has reached Redis (its failure is logged)."""
+        if self.counting is not None and not self.counting.done():
+            await asyncio.wait([self.counting])
 
     def expires_in(self) -> int:
         """Whole seconds left."""

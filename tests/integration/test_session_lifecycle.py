@@ -7,7 +7,7 @@ import json
 
 from sessions.keys import SessionKeys
 from tests.integration.sessions_helpers import Client, new_client
-from tests.support.service import Service
+from tests.support.service import Service, settings_for_tests, start_service
 from tests.support.sites import TargetSite
 
 
@@ -194,3 +194,33 @@ async def test_options_and_auth_are_seen_by_the_page(
     await client.ok(plain["id"], "goto", url=target_site.url("/echo"))
     webdriver = await client.ok(plain["id"], "query", selector="#webdriver")
     assert webdriver["elementText"] == "true", "only bypassBotDetection sessions hide it"
+
+
+async def test_an_answered_action_is_counted_for_whatever_comes_next(
+    browser_service: Service, target_site: TargetSite
+) -> None:
+    """An action is answered while its count is still on its way to Redis; a read on this
+    instance or another, the next action and a close right after all see it counted."""
+    client = await new_client(browser_service)
+    settings = browser_service.settings
+    other = await start_service(
+        settings_for_tests(settings.redis_url, settings.redis_prefix, warm_contexts=0)
+    )
+    try:
+        sid = (await client.create())["id"]
+        await client.ok(sid, "goto", url=target_site.url("/form"))
+        for count in range(2, 22):
+            await client.ok(sid, "query", selector="#btn")
+            here = await client.get(sid)
+            there = await other.http.get(f"/v1/sessions/{sid}", headers=client.headers)
+            assert here["actionCount"] == there.json()["actionCount"] == count
+        for _ in range(5):  # back to back, no read in between
+            await client.ok(sid, "query", selector="#btn")
+        failed = await client.act(sid, "click", selector="#missing", timeout=100)
+        assert failed.status_code == 422
+        final = (await client.delete(sid)).json()
+    finally:
+        await other.aclose()
+    assert final["actionCount"] == 27 and final["actionErrorCount"] == 1
+    assert final["actionBreakdown"]["query"] == {"total": 25, "success": 25, "error": 0}
+    assert final["actionBreakdown"]["click"] == {"total": 1, "success": 0, "error": 1}
