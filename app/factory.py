@@ -201,6 +201,7 @@ def create_app(settings: Settings) -> Quart:
                 observer=metrics,
             )
             state = build_state(settings, redis, tenancy, engine, storage, metrics)
+            metrics.watch_warm_pool(lambda: engine.resource_counts()["warm"])
             await engine.start()
             sessions_service = make_session_service(settings, redis, engine, state.payload_box)
             await sessions_service.start()

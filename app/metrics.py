@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -41,6 +43,15 @@ class Metrics:
         self.credits_billed = Counter(
             "sessionshot_credits_billed", "Credits billed at session close", registry=reg
         )
+        self.warm_contexts = Gauge(
+            "sessionshot_warm_contexts",
+            "Pre-made contexts ready for sessions with default options",
+            registry=reg,
+        )
+
+    def watch_warm_pool(self, size: Callable[[], int]) -> None:
+        """Read the warm pool's size when scraped."""
+        self.warm_contexts.set_function(size)
 
     # The sessions engine's observer interface.
 

@@ -65,6 +65,28 @@ async def test_two_hundred_sessions_leave_nothing_behind(
     assert after["tasks"] == baseline["tasks"] == 0
     assert after["processes"] <= baseline["processes"]
     assert after["loop_tasks"] <= baseline["loop_tasks"]
+    assert await _warm_gauge(service) == service.settings.warm_contexts
+
+
+async def _warm_gauge(service: Service) -> int:
+    metrics = (await service.http.get("/metrics")).text
+    (line,) = [x for x in metrics.splitlines() if x.startswith("sessionshot_warm_contexts ")]
+    return int(float(line.split()[1]))
+
+
+async def test_metrics_show_the_warm_pool_being_used_and_refilled(
+    make_service: ServiceFactory, target_site: TargetSite, canary_site: CanarySite, tmp_path: Path
+) -> None:
+    overrides = browser_overrides(target_site, canary_site, tmp_path / "storage")
+    service = await make_service(**{**overrides, "warm_contexts": 2})
+    client = await new_client(service)
+    await _settled(service)
+    assert await _warm_gauge(service) == 2
+    sid = (await client.create())["id"]
+    assert await _warm_gauge(service) < 2, "a default session took a pre-made context"
+    await client.delete(sid)
+    await _settled(service)
+    assert await _warm_gauge(service) == 2
 
 
 async def test_crashed_browser_closes_and_bills_its_sessions(
