@@ -33,6 +33,7 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 
 from app.logs import configure_logging
 from sessions.browser import chromium_args
+from tests.support.cluster import Cluster, Instance
 from tests.support.procs import RedisServer
 from tests.support.service import Service, settings_for_tests, start_service
 from tests.support.sites import CanarySite, TargetSite, chromium_host_resolver_rules, host_map
@@ -474,3 +475,158 @@ async def bench_env(warm_contexts: int = 2, **overrides: Any) -> AsyncIterator[B
         )
         stack.push_async_callback(raw.close)
         yield BenchEnv(workdir, service, site, canary, playwright, raw, api_key)
+
+
+# --------------------------------------------------------------------------- real processes
+
+
+class LeanHttp:
+    """A minimal HTTP/1.1 keep-alive client for one ``sessionshot serve`` and one key.
+
+    It costs what a request costs the service and the wire, and next to nothing on the
+    client's side (httpx spends about 1 ms of Python per request on this machine); the
+    benches time both. JSON bodies only; every answer of the service has a Content-Length.
+    """
+
+    def __init__(self, port: int, api_key: str) -> None:
+        self._port = port
+        self._auth = f"Authorization: Bearer {api_key}\r\n"
+        self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """One request on the kept-alive connection; ``(status, parsed JSON body)``."""
+        data = b"" if body is None else json.dumps(body).encode()
+        if self._conn is None:
+            self._conn = await asyncio.open_connection("127.0.0.1", self._port)
+        reader, writer = self._conn
+        writer.write(
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self._port}\r\n{self._auth}"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        length = None
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if length is None:
+            raise RuntimeError(f"no Content-Length in {head[0]!r}")
+        payload = await reader.readexactly(length)
+        return int(head[0].split()[1]), json.loads(payload) if payload else None
+
+    async def aclose(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            self._conn[1].close()
+            await self._conn[1].wait_closed()
+            self._conn = None
+
+
+class ServeApi:
+    """Sessions through a ``sessionshot serve`` process, asserting success."""
+
+    def __init__(self, http: LeanHttp) -> None:
+        self.http = http
+
+    async def create(self, body: dict[str, Any]) -> str:
+        """Create a session; its id."""
+        status, answer = await self.http.request("POST", "/v1/sessions", body)
+        if status != 201:
+            raise RuntimeError(f"create answered {status}: {answer}")
+        session_id: str = answer["id"]
+        return session_id
+
+    async def act(self, session_id: str, action: dict[str, Any]) -> dict[str, Any]:
+        """Run one action; its body."""
+        status, answer = await self.http.request(
+            "POST", f"/v1/sessions/{session_id}/actions", action
+        )
+        if status != 200:
+            raise RuntimeError(f"{action['type']} answered {status}: {answer}")
+        body: dict[str, Any] = answer
+        return body
+
+    async def close(self, session_id: str) -> None:
+        """Close a session."""
+        status, answer = await self.http.request("DELETE", f"/v1/sessions/{session_id}")
+        if status != 200:
+            raise RuntimeError(f"delete answered {status}: {answer}")
+
+
+@dataclass
+class ServeEnv:
+    """Real ``sessionshot serve`` processes on the bench's Redis, and a raw Chromium."""
+
+    backing: Backing
+    cluster: Cluster
+    instances: dict[str, Instance]
+    raw: Browser
+    api_key: str
+
+    @property
+    def site(self) -> TargetSite:
+        """The HTTPS test site both sides load."""
+        return self.backing.site
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The API key's ``Authorization`` header."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    async def raw_context(self, **options: Any) -> BrowserContext:
+        """A context in the raw browser, accepting the throwaway certificates."""
+        return await self.raw.new_context(ignore_https_errors=True, **options)
+
+    def lean(self, instance_id: str) -> LeanHttp:
+        """A new lean client for one instance (closed by the caller)."""
+        return LeanHttp(self.instances[instance_id].port, self.api_key)
+
+
+@asynccontextmanager
+async def serve_env(
+    ids: Sequence[str], warm_contexts: int, log_level: str = "WARNING"
+) -> AsyncIterator[ServeEnv]:
+    """Redis, the sites, one ``sessionshot serve`` per id (each with its own browser) and a
+    raw Chromium with the service's flags; all stopped on exit."""
+    configure_logging("WARNING")
+    async with AsyncExitStack() as stack:
+        backing = await start_backing(stack)
+        site, canary = backing.site, backing.canary
+        cluster = Cluster(
+            backing.redis.url,
+            f"bench{secrets.token_hex(4)}:",
+            backing.workdir / "instances",
+            host_map=host_map(site, canary),
+            target_allow_cidrs="127.0.0.1/32",
+            ignore_https_errors=True,
+            storage_dir=str(backing.workdir / "storage"),
+            warm_contexts=warm_contexts,
+            rate_limit=BENCH_RATE_LIMIT,
+            log_level=log_level,
+        )
+        stack.push_async_callback(cluster.aclose)
+        started = await cluster.start(*ids)
+        _, api_key = await cluster.new_key(BENCH_DOMAINS)
+        playwright = await async_playwright().start()
+        stack.push_async_callback(playwright.stop)
+        raw = await launch_raw_chromium(
+            playwright,
+            cluster.settings.chromium_path or DEFAULT_CHROMIUM,
+            chromium_host_resolver_rules(site, canary),
+        )
+        stack.push_async_callback(raw.close)
+        yield ServeEnv(backing, cluster, {i.id: i for i in started}, raw, api_key)
+
+
+def access_log_ms(instance: Instance, path_part: str) -> list[float]:
+    """Server-side times (``ms`` of the access log, needs log level INFO) of the requests
+    whose path contains ``path_part``."""
+    found = []
+    for line in instance.logs().splitlines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        if entry.get("message") == "request" and path_part in entry.get("path", ""):
+            found.append(float(entry["ms"]))
+    return found

@@ -35,25 +35,20 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis.asyncio as aredis
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize
 
-from app.logs import configure_logging
 from bench.common import (
-    BENCH_DOMAINS,
-    BENCH_RATE_LIMIT,
-    DEFAULT_CHROMIUM,
     FRAME_S,
     Row,
     Sampler,
     Stats,
     Target,
     interleave,
-    launch_raw_chromium,
     layers_table,
     loadavg,
     machine_info,
@@ -61,13 +56,13 @@ from bench.common import (
     markdown_table,
     ratio_row,
     sample_ms,
-    start_backing,
+    serve_env,
     write_json,
 )
 from sessions.keys import INBOX_TTL_S, SessionKeys
 from sessions.redis_types import text
 from tests.support.cluster import Cluster, Instance
-from tests.support.sites import TargetSite, chromium_host_resolver_rules, host_map
+from tests.support.sites import TargetSite
 
 HOP_TARGET_MS = 3.0
 HOP_TARGET = Target(f"p50 <= owner-direct + {HOP_TARGET_MS:g} ms", 1.0, HOP_TARGET_MS)
@@ -113,40 +108,10 @@ class RoutingEnv:
 @asynccontextmanager
 async def routing_env() -> AsyncIterator[RoutingEnv]:
     """Redis, the sites, ``sessionshot serve`` ``a`` and ``b``, a raw Chromium; all closed
-    on exit (like :func:`bench.common.bench_env`, with real processes for the API)."""
-    configure_logging("WARNING")
-    async with AsyncExitStack() as stack:
-        backing = await start_backing(stack)
-        workdir, redis_server, site, canary = (
-            backing.workdir,
-            backing.redis,
-            backing.site,
-            backing.canary,
-        )
-        cluster = Cluster(
-            redis_server.url,
-            f"bench{secrets.token_hex(4)}:",
-            workdir / "instances",
-            host_map=host_map(site, canary),
-            target_allow_cidrs="127.0.0.1/32",
-            ignore_https_errors=True,
-            storage_dir=str(workdir / "storage"),
-            warm_contexts=1,
-            rate_limit=BENCH_RATE_LIMIT,
-            log_level="WARNING",
-        )
-        stack.push_async_callback(cluster.aclose)
-        a, b = await cluster.start("a", "b")
-        _, key = await cluster.new_key(BENCH_DOMAINS)
-        playwright = await async_playwright().start()
-        stack.push_async_callback(playwright.stop)
-        raw = await launch_raw_chromium(
-            playwright,
-            cluster.settings.chromium_path or DEFAULT_CHROMIUM,
-            chromium_host_resolver_rules(site, canary),
-        )
-        stack.push_async_callback(raw.close)
-        yield RoutingEnv(cluster, a, b, site, raw, key)
+    on exit."""
+    async with serve_env(["a", "b"], warm_contexts=1) as env:
+        a, b = env.instances["a"], env.instances["b"]
+        yield RoutingEnv(env.cluster, a, b, env.site, env.raw, env.api_key)
 
 
 # --------------------------------------------------------------------------- round trip

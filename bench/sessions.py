@@ -2,21 +2,26 @@
 
 Usage: ``.venv/bin/python bench/sessions.py [--samples 200] [--json out.json]``
 
-Both sides run in one process and one event loop, on one machine, at the same time, and
-their samples are interleaved (every order of the sides in turn) so drifting noise lands
-on all of them. The raw side is a Playwright Chromium with exactly the service's launch flags.
+The API is a real ``sessionshot serve`` process, as deployed (its own browser, uvloop, log
+level INFO), called over one kept-alive HTTP/1.1 connection by a minimal client
+(:class:`bench.common.LeanHttp`), so the figure is the service's cost and the wire's, not a
+client library's; the click is also sent with httpx, and the service's own time per click is
+read from its access log. The raw side is Playwright in the bench process, driving a Chromium
+with exactly the service's launch flags. Samples of all sides are interleaved (every order of
+the sides in turn) so drifting noise lands on all of them.
 
 * **create** - raw ``new_context()`` + ``new_page()``; ``POST /v1/sessions`` with default
   options (served from the warm pool); and with a non-default viewport (pool bypassed,
   a context made on demand). Closing is not timed. After every sample, whatever its side,
-  the bench waits until the pool is full again, then pauses: no refill runs under a sample.
-* **click** - one page on ``/form``: ``page.click("#btn")`` against the ``click`` action
-  over HTTP/1.1 keep-alive.
+  the bench waits until the pool is full again (``/metrics``), then pauses: no refill runs
+  under a sample.
+* **click** - one page on ``/form``: ``page.click("#btn")`` against the ``click`` action.
 
 Pauses carry a random extra of up to one frame: see :func:`bench.common.interleave`.
 
-``--breakdown N`` adds a profiling phase (after the measured ones, so its instrumentation
-never touches the reported figures) that times the service's layers call by call.
+``--breakdown N`` adds a profiling phase (after the measured ones, against a service started
+in the bench process, so its instrumentation never touches the reported figures) that times
+the service's layers call by call.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import argparse
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from playwright.async_api import BrowserContext, Page
 
@@ -44,8 +50,11 @@ from bench.common import (
     Probe,
     Row,
     Sampler,
+    ServeApi,
+    ServeEnv,
     Stats,
     Target,
+    access_log_ms,
     bench_env,
     interleave,
     layers_table,
@@ -55,12 +64,15 @@ from bench.common import (
     markdown_table,
     ratio_row,
     sample_ms,
+    serve_env,
     timed_ms,
     write_json,
 )
 from sessions import actions
 from sessions.elements import ELEMENT_INFO_JS
+from tests.support.cluster import Instance
 from tests.support.procs import free_port
+from tests.support.sites import TargetSite
 
 WARM_CONTEXTS = 2
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
@@ -91,15 +103,56 @@ class Config:
     breakdown: int
 
 
-# --------------------------------------------------------------------------- create
+# --------------------------------------------------------------------------- sides
+
+PoolSize = Callable[[], Awaitable[int]]
+"""How many warm contexts the service holds right now."""
 
 
-async def pool_refilled(env: BenchEnv) -> bool:
+class SessionsApi(Protocol):
+    """Create, act and close, whichever client carries them."""
+
+    async def create(self, body: dict[str, Any]) -> str: ...
+    async def act(self, session_id: str, action: dict[str, Any]) -> dict[str, Any]: ...
+    async def close(self, session_id: str) -> None: ...
+
+
+class RawSide(Protocol):
+    """The test site and the raw browser."""
+
+    @property
+    def site(self) -> TargetSite: ...
+    async def raw_context(self, **options: Any) -> BrowserContext: ...
+
+
+def in_process_pool(env: BenchEnv) -> PoolSize:
+    """The warm pool of an in-process service, read directly (white-box)."""
+    pool = env.service.state.engine._warm
+
+    async def size() -> int:
+        return len(pool)
+
+    return size
+
+
+def served_pool(instance: Instance) -> PoolSize:
+    """The warm pool of a ``sessionshot serve`` process, read from its ``/metrics``."""
+
+    async def size() -> int:
+        text = (await instance.http.get("/metrics")).text
+        for line in text.splitlines():
+            if line.startswith("sessionshot_warm_contexts "):
+                return int(float(line.split()[1]))
+        raise RuntimeError("no sessionshot_warm_contexts in /metrics")
+
+    return size
+
+
+async def pool_refilled(size: PoolSize) -> bool:
     """Wait until the service's warm pool is full; whether there was anything to wait for."""
-    pool = env.service.state.engine._warm  # white-box: the pool's size right now
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     waited = False
-    while len(pool) < WARM_CONTEXTS:
+    while await size() < WARM_CONTEXTS:
         waited = True
         if time.monotonic() > deadline:
             raise RuntimeError("the warm pool did not refill")
@@ -107,14 +160,20 @@ async def pool_refilled(env: BenchEnv) -> bool:
     return waited
 
 
-class CreateBench:
-    """One sample of each create side; closing is done, untimed, before returning."""
+# --------------------------------------------------------------------------- create
 
-    def __init__(self, env: BenchEnv, api: Api) -> None:
+
+class CreateBench:
+    """One sample of each create side; closing is done, untimed, before returning.
+
+    The pool is full before every sample (see :meth:`settle`), so a warm sample never finds
+    it empty; nothing is asked of the service right before a sample.
+    """
+
+    def __init__(self, env: ServeEnv, api: SessionsApi, pool: PoolSize) -> None:
         self._env = env
         self._api = api
-        self._pool = env.service.state.engine._warm  # white-box, to count pool misses
-        self.pool_misses = 0
+        self._pool = pool
         self.settle_waits = 0
 
     async def _raw_context(self) -> BrowserContext:
@@ -130,8 +189,6 @@ class CreateBench:
 
     async def api_warm(self) -> float:
         """``POST /v1/sessions`` with ``{}`` (the warm pool's options)."""
-        if len(self._pool) == 0:  # this sample is really a cold one
-            self.pool_misses += 1
         ms, session_id = await timed_ms(lambda: self._api.create({}))
         await self._api.close(session_id)
         return ms
@@ -144,7 +201,7 @@ class CreateBench:
 
     async def settle(self) -> None:
         """Wait until the warm pool is full again, so no refill runs under the next sample."""
-        if await pool_refilled(self._env):
+        if await pool_refilled(self._pool):
             self.settle_waits += 1
 
     def sides(self) -> dict[str, Sampler]:
@@ -153,10 +210,10 @@ class CreateBench:
 
 
 async def bench_create(
-    env: BenchEnv, api: Api, config: Config
-) -> tuple[dict[str, list[float]], int, int]:
-    """Create samples per side; warm samples that found the pool empty; settle waits."""
-    bench = CreateBench(env, api)
+    env: ServeEnv, api: SessionsApi, pool: PoolSize, config: Config
+) -> tuple[dict[str, list[float]], int]:
+    """Create samples per side; settle waits."""
+    bench = CreateBench(env, api, pool)
     await bench.settle()
     results = await interleave(
         bench.sides(),
@@ -166,7 +223,7 @@ async def bench_create(
         settle=bench.settle,
         jitter_s=config.jitter_s,
     )
-    return results, bench.pool_misses, bench.settle_waits
+    return results, bench.settle_waits
 
 
 # --------------------------------------------------------------------------- click
@@ -181,7 +238,7 @@ class ClickTargets:
     session_id: str
 
     @classmethod
-    async def open(cls, env: BenchEnv, api: Api) -> ClickTargets:
+    async def open(cls, env: RawSide, api: SessionsApi) -> ClickTargets:
         """Open both and navigate them to ``/form``."""
         url = env.site.url("/form")
         context = await env.raw_context(viewport=DEFAULT_VIEWPORT)
@@ -191,7 +248,7 @@ class ClickTargets:
         await api.act(session_id, {"type": "goto", "payload": {"url": url}})
         return cls(context, page, session_id)
 
-    async def clicks(self, api: Api) -> tuple[int, int]:
+    async def clicks(self, api: SessionsApi) -> tuple[int, int]:
         """How many clicks each page counted (``window.clicks``)."""
         raw = int(await self.page.evaluate("window.clicks"))
         body = await api.act(
@@ -199,20 +256,40 @@ class ClickTargets:
         )
         return raw, int(body["result"])
 
-    async def aclose(self, api: Api) -> None:
+    async def aclose(self, api: SessionsApi) -> None:
         """Close both."""
         await self.context.close()
         await api.close(self.session_id)
 
 
-async def bench_click(env: BenchEnv, api: Api, config: Config) -> dict[str, list[float]]:
-    """Click samples per side; checks that every click landed."""
+def httpx_click(instance: Instance, headers: dict[str, str], session_id: str) -> Sampler:
+    """The click action sent with httpx (a common Python client) instead of the lean one."""
+
+    async def click() -> None:
+        response = await instance.http.post(
+            f"/v1/sessions/{session_id}/actions", headers=headers, json=CLICK_ACTION
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"click answered {response.status_code}: {response.text}")
+        response.json()
+
+    return lambda: sample_ms(click)
+
+
+async def bench_click(
+    env: ServeEnv, api: SessionsApi, config: Config
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Click samples per side, and the service's own time for each API click (access log);
+    checks that every click landed."""
+    instance = env.instances["a"]
     targets = await ClickTargets.open(env, api)
-    await pool_refilled(env)
+    await pool_refilled(served_pool(instance))
+    logged_before = len(access_log_ms(instance, "/actions"))
     try:
         samplers: dict[str, Sampler] = {
             "raw": lambda: sample_ms(lambda: targets.page.click("#btn")),
             "api": lambda: sample_ms(lambda: api.act(targets.session_id, CLICK_ACTION)),
+            "api httpx": httpx_click(instance, env.headers, targets.session_id),
         }
         results = await interleave(
             samplers,
@@ -223,11 +300,13 @@ async def bench_click(env: BenchEnv, api: Api, config: Config) -> dict[str, list
         )
         expected = config.warmup + config.samples
         counted = await targets.clicks(api)
-        if counted != (expected, expected):
-            raise RuntimeError(f"clicks counted {counted}, expected {expected} each")
+        if counted != (expected, 2 * expected):
+            raise RuntimeError(f"clicks counted {counted}, expected {expected}, {2 * expected}")
+        server_ms = access_log_ms(instance, "/actions")[logged_before:]
+        server_ms = server_ms[2 * config.warmup : 2 * expected]  # the measured clicks only
     finally:
         await targets.aclose(api)
-    return results
+    return results, server_ms
 
 
 # --------------------------------------------------------------------------- breakdown
@@ -296,7 +375,7 @@ async def _create_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) 
         return ms
 
     async def settle() -> None:
-        await pool_refilled(env)
+        await pool_refilled(in_process_pool(env))
 
     samplers: dict[str, Sampler] = {
         "API cold: HTTP total (client)": api_cold,
@@ -323,7 +402,7 @@ async def _click_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -
         await locator.evaluate(ELEMENT_INFO_JS)
         await locator.click()
 
-    await pool_refilled(env)  # the session took a warm context: keep its refill out
+    await pool_refilled(in_process_pool(env))  # the session took a warm context
     samplers: dict[str, Sampler] = {
         "API click: HTTP total (client)": lambda: sample_ms(
             lambda: api.act(targets.session_id, CLICK_ACTION)
@@ -357,43 +436,59 @@ WARM_TARGET = Target("p50 < 0.30 x raw", 0.30, strict=True)
 CLICK_TARGET = Target("p50 <= 1.15 x raw", 1.15)
 
 
-def rows(create: dict[str, list[float]], click: dict[str, list[float]]) -> list[Row]:
+def rows(
+    create: dict[str, list[float]], click: dict[str, list[float]], server_ms: list[float]
+) -> list[Row]:
     """The report's rows, ratios against the raw side, targets checked at p50."""
     raw = Stats.of(create["raw"])
     cold = Stats.of(create["api cold"])
     warm = Stats.of(create["api warm"])
     raw_click = Stats.of(click["raw"])
     api_click = Stats.of(click["api"])
+    httpx_stats = Stats.of(click["api httpx"])
+    server = Stats.of(server_ms)
     return [
         Row("create", "raw new_context+new_page", raw),
         ratio_row("create", "API cold (viewport 1280x801)", cold, raw, COLD_TARGET),
         ratio_row("create", "API warm (default, pool)", warm, raw, WARM_TARGET),
         Row("click", "raw page.click", raw_click),
         ratio_row("click", "API click action", api_click, raw_click, CLICK_TARGET),
-    ]
+        Row("click", "API click, sent with httpx", httpx_stats, httpx_stats.p50 / raw_click.p50),
+        Row("click", "API click, the service's own time (access log)", server,
+            server.p50 / raw_click.p50),
+    ]  # fmt: skip
 
 
 async def run(config: Config) -> dict[str, Any]:
     """Start everything, measure, close everything; the raw figures and report pieces."""
     clock = PhaseClock()
-    async with bench_env(warm_contexts=WARM_CONTEXTS) as env:
-        api = Api(env)
+    async with serve_env(["a"], WARM_CONTEXTS, log_level="INFO") as env:
+        lean = env.lean("a")
+        api = ServeApi(lean)
         info = machine_info(env.raw.version)
         clock.lap("setup")
-        create, pool_misses, settle_waits = await bench_create(env, api, config)
-        clock.lap("create")
-        click = await bench_click(env, api, config)
-        clock.lap("click")
-        parts = await breakdown(env, api, config.breakdown) if config.breakdown else {}
-        clock.lap("breakdown")
+        try:
+            create, settle_waits = await bench_create(
+                env, api, served_pool(env.instances["a"]), config
+            )
+            clock.lap("create")
+            click, server_ms = await bench_click(env, api, config)
+            clock.lap("click")
+        finally:
+            await lean.aclose()
     clock.lap("teardown")
+    parts: dict[str, dict[str, Stats]] = {}
+    if config.breakdown:
+        async with bench_env(warm_contexts=WARM_CONTEXTS) as in_process:
+            parts = await breakdown(in_process, Api(in_process), config.breakdown)
+        clock.lap("breakdown")
     info["loadavg_end"] = loadavg()
     return {
         "machine": info,
         "config": {**asdict(config), "warm_contexts": WARM_CONTEXTS},
         "create_ms": create,
         "click_ms": click,
-        "warm_pool_misses": pool_misses,
+        "click_server_ms": server_ms,
         "settle_waits": settle_waits,
         "breakdown": parts,
         "phases_s": clock.laps,
@@ -404,19 +499,23 @@ async def run(config: Config) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> tuple[str, list[Row]]:
     """The Markdown report."""
     config = result["config"]
-    table_rows = rows(result["create_ms"], result["click_ms"])
+    table_rows = rows(result["create_ms"], result["click_ms"], result["click_server_ms"])
     text = [
         "## Sessions: API against raw Playwright",
         "",
         machine_lines(result["machine"]),
+        "- API: a real `sessionshot serve` process (its own browser, uvloop, log level INFO), "
+        "called over one kept-alive HTTP/1.1 connection by a minimal client; the click is also "
+        "sent with httpx, and the service's own time is read from its access log",
+        "- raw: Playwright in the bench process (default asyncio loop), a Chromium with the "
+        "service's flags",
         f"- {config['samples']} samples per side after {config['warmup']} warm-up rounds, "
         "interleaved (every order of the sides in turn)",
         "- after each sample, whatever its side: create - wait until the warm pool is full "
         f"({result['settle_waits']} waits), then {config['create_pause_s'] * 1000:.0f} ms; "
         f"click - {config['click_pause_s'] * 1000:.0f} ms; both plus a random 0-"
         f"{config['jitter_s'] * 1000:.1f} ms so no side is phase-locked to the 60 Hz frame clock",
-        f"- warm_contexts={config['warm_contexts']}; warm samples that found the pool empty: "
-        f"{result['warm_pool_misses']}",
+        f"- warm_contexts={config['warm_contexts']}",
         f"- run time: {result['elapsed_s']} s ("
         + ", ".join(f"{name} {secs} s" for name, secs in result["phases_s"].items())
         + ")",
@@ -424,7 +523,11 @@ def report(result: dict[str, Any]) -> tuple[str, list[Row]]:
         markdown_table(table_rows),
     ]
     if result["breakdown"]:
-        text += ["", "### Breakdown (instrumented, separate phase)", ""]
+        text += [
+            "",
+            "### Breakdown (instrumented, separate phase, the API served in the bench process)",
+            "",
+        ]
         text.append(layers_table(result["breakdown"]))
     return "\n".join(text), table_rows
 
