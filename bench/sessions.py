@@ -331,7 +331,7 @@ def _instrument(env: BenchEnv, probe: Probe) -> None:
     probe.wrap(engine.registry, "get", "  registry.get (redis; create and delete)")
     probe.wrap(engine, "act", "engine.act")
     probe.wrap(actions, "run", "  actions.run (playwright)")
-    probe.wrap(engine.registry, "count_action", "  registry.count_action (redis)")
+    probe.wrap(engine.registry, "count_action", "  registry.count_action (redis, after the answer)")
 
 
 async def breakdown(env: BenchEnv, api: Api, rounds: int) -> dict[str, dict[str, Stats]]:
