@@ -66,7 +66,6 @@ from playwright.async_api import (
     Page,
     Playwright,
     ViewportSize,
-    async_playwright,
 )
 
 from app.factory import engine_config
@@ -74,7 +73,6 @@ from app.logs import configure_logging
 from bench.common import (
     BENCH_DOMAINS,
     BENCH_RATE_LIMIT,
-    DEFAULT_CHROMIUM,
     FRAME_S,
     PhaseClock,
     Row,
@@ -82,7 +80,6 @@ from bench.common import (
     Stats,
     Target,
     interleave,
-    launch_raw_chromium,
     layers_table,
     loadavg,
     machine_info,
@@ -90,6 +87,7 @@ from bench.common import (
     markdown_table,
     ratio_row,
     start_backing,
+    start_raw,
     timed_ms,
     write_json,
 )
@@ -97,7 +95,7 @@ from sessions.egress import EgressProxy, context_proxy_settings
 from sessions.render import image_size
 from tests.support.capture_stack import FINAL, CaptureStack
 from tests.support.procs import ServiceProcess, descendants
-from tests.support.sites import TargetSite, chromium_host_resolver_rules, host_map
+from tests.support.sites import TargetSite, host_map
 
 WORKER_CONCURRENCY = 4
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
@@ -183,14 +181,7 @@ async def capture_env(concurrency: int) -> AsyncIterator[CaptureEnv]:
             "bench", SESSIONSHOT_WORKER_CONCURRENCY=str(concurrency)
         )
         _, api_key = await services.new_key(BENCH_DOMAINS)
-        playwright = await async_playwright().start()
-        stack.push_async_callback(playwright.stop)
-        raw = await launch_raw_chromium(
-            playwright,
-            services.settings.chromium_path or DEFAULT_CHROMIUM,
-            chromium_host_resolver_rules(site, canary),
-        )
-        stack.push_async_callback(raw.close)
+        playwright, raw = await start_raw(stack, services.settings.chromium_path, site, canary)
         raw_dir = workdir / "raw"
         raw_dir.mkdir()
         yield CaptureEnv(

@@ -418,6 +418,20 @@ async def launch_raw_chromium(
     )
 
 
+async def start_raw(
+    stack: AsyncExitStack, chromium_path: str | None, site: TargetSite, canary: CanarySite
+) -> tuple[Playwright, Browser]:
+    """Playwright and the raw Chromium (the service's flags, the sites' names pinned), both
+    stopped by ``stack``."""
+    playwright = await async_playwright().start()
+    stack.push_async_callback(playwright.stop)
+    raw = await launch_raw_chromium(
+        playwright, chromium_path or DEFAULT_CHROMIUM, chromium_host_resolver_rules(site, canary)
+    )
+    stack.push_async_callback(raw.close)
+    return playwright, raw
+
+
 @dataclass
 class Backing:
     """What every benchmark stands on: a work dir, a private Redis and the HTTPS sites."""
@@ -466,14 +480,7 @@ async def bench_env(warm_contexts: int = 2, **overrides: Any) -> AsyncIterator[B
         service = await start_service(settings)
         stack.push_async_callback(service.aclose)
         _, api_key = await service.new_key(BENCH_DOMAINS)
-        playwright = await async_playwright().start()
-        stack.push_async_callback(playwright.stop)
-        raw = await launch_raw_chromium(
-            playwright,
-            settings.chromium_path or DEFAULT_CHROMIUM,
-            chromium_host_resolver_rules(site, canary),
-        )
-        stack.push_async_callback(raw.close)
+        playwright, raw = await start_raw(stack, settings.chromium_path, site, canary)
         yield BenchEnv(workdir, service, site, canary, playwright, raw, api_key)
 
 
@@ -610,14 +617,7 @@ async def serve_env(
         stack.push_async_callback(cluster.aclose)
         started = await cluster.start(*ids)
         _, api_key = await cluster.new_key(BENCH_DOMAINS)
-        playwright = await async_playwright().start()
-        stack.push_async_callback(playwright.stop)
-        raw = await launch_raw_chromium(
-            playwright,
-            cluster.settings.chromium_path or DEFAULT_CHROMIUM,
-            chromium_host_resolver_rules(site, canary),
-        )
-        stack.push_async_callback(raw.close)
+        _, raw = await start_raw(stack, cluster.settings.chromium_path, site, canary)
         yield ServeEnv(backing, cluster, {i.id: i for i in started}, raw, api_key)
 
 
