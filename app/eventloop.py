@@ -1,8 +1,8 @@
 """The event loop of the long-running processes (``serve``, ``worker``, ``up``).
 
 uvloop: every request crosses many loop callbacks (HTTP, Redis, the Playwright driver's
-pipe), and uvloop runs them cheaper than the default loop; ``bench/sessions.py`` measured
-an action round trip about 0.6 - 1 ms shorter with it.
+pipe), and uvloop runs them cheaper than the default loop: a click round trip measured
+0.6 - 1 ms shorter with it (two ``serve`` processes side by side, see docs/benchmarks.md).
 """
 
 from __future__ import annotations

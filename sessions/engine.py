@@ -291,6 +291,7 @@ class SessionEngine:
         if live.closing and not await asyncio.shield(count):
             # A close is under way: Redis decides whether the action got in before it.
             raise SessionClosed(record=await self.get(key_id, session_id))
+        await asyncio.sleep(0)  # one loop turn: the count's command goes out before the answer
         live.last_activity = time.monotonic()
         self._deadlines.set(session_id, live.deadline())
         if error is not None:
@@ -324,9 +325,11 @@ class SessionEngine:
     def _count(self, live: LiveSession, kind: str, ok: bool, url: str) -> asyncio.Task[bool]:
         """Count the action in Redis without making its answer wait for the round trip.
 
-        The command is on its way before the answer is sent, so whatever the caller does next
-        reaches Redis after it; the session's lock is released only once Redis has answered,
-        so its next action, render or close comes after the count (``get`` waits for it too).
+        ``act`` gives the task one loop turn, so its command is written before the answer
+        (unless every pooled connection is busy); a read on another instance comes after
+        that instance's own admission round trip. The session's lock is released only once
+        Redis has answered, so the next action, render or close comes after the count, and
+        ``get`` on this instance waits for it.
         """
         task = asyncio.ensure_future(
             self.registry.count_action(live.workspace_id, live.id, kind, ok, now_ms(), url)
