@@ -986,11 +986,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report(result))
     if json_path is not None:
         rows = latency_rows(result["latency_ms"])
-        result["rows"] = [
-            {"measure": r.measure, "side": r.side, "stats": r.stats, "ratio": r.ratio,
-             "target": r.target, "passed": r.passed}
-            for r in rows
-        ]  # fmt: skip
+        result["rows"] = [r.as_json() for r in rows]
         result["throughput"] = throughput_summary(result["blocks"], config)
         write_json(json_path, result)
     return 0

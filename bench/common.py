@@ -183,6 +183,16 @@ class Row:
     target: str = ""
     passed: bool | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """The row for ``--json`` output (its stats made JSON by :func:`write_json`)."""
+        return {"measure": self.measure, "side": self.side, "stats": self.stats,
+                "ratio": self.ratio, "target": self.target, "passed": self.passed}  # fmt: skip
+
+
+def exit_status(rows: Sequence[Row]) -> int:
+    """1 when a row missed its target, else 0."""
+    return 0 if all(r.passed is not False for r in rows) else 1
+
 
 @dataclass(frozen=True)
 class Target:

@@ -48,6 +48,7 @@ from bench.common import (
     Sampler,
     Stats,
     Target,
+    exit_status,
     interleave,
     layers_table,
     loadavg,
@@ -420,15 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if json_path is not None:
         direct, routed = table_rows[1].stats, table_rows[2].stats
-        result["rows"] = [
-            {"measure": r.measure, "side": r.side, "stats": r.stats, "ratio": r.ratio,
-             "target": r.target, "passed": r.passed}
-            for r in table_rows
-        ]  # fmt: skip
+        result["rows"] = [r.as_json() for r in table_rows]
         result["hop_p50_ms"] = routed.p50 - direct.p50
         result["hop_paired_median_ms"] = paired_hop(result["round_trip_ms"]).p50
         write_json(json_path, result)
-    return 0 if all(r.passed is not False for r in table_rows) else 1
+    return exit_status(table_rows)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ from bench.common import (
     Target,
     access_log_ms,
     bench_env,
+    exit_status,
     interleave,
     layers_table,
     loadavg,
@@ -578,13 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     text, table_rows = report(result)
     print(text)
     if json_path is not None:
-        result["rows"] = [
-            {"measure": r.measure, "side": r.side, "stats": r.stats, "ratio": r.ratio,
-             "target": r.target, "passed": r.passed}
-            for r in table_rows
-        ]  # fmt: skip
+        result["rows"] = [r.as_json() for r in table_rows]
         write_json(json_path, result)
-    return 0 if all(r.passed is not False for r in table_rows) else 1
+    return exit_status(table_rows)
 
 
 if __name__ == "__main__":

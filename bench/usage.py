@@ -50,6 +50,7 @@ from bench.common import (
     Sampler,
     Stats,
     Target,
+    exit_status,
     interleave,
     loadavg,
     machine_info,
@@ -364,13 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     text, table_rows = report(result)
     print(text)
     if json_path is not None:
-        result["rows"] = [
-            {"measure": r.measure, "side": r.side, "stats": r.stats, "ratio": r.ratio,
-             "target": r.target, "passed": r.passed}
-            for r in table_rows
-        ]  # fmt: skip
+        result["rows"] = [r.as_json() for r in table_rows]
         write_json(json_path, result)
-    return 0 if all(r.passed is not False for r in table_rows) else 1
+    return exit_status(table_rows)
 
 
 if __name__ == "__main__":
