@@ -118,18 +118,12 @@ class CaptureRunner:
         key = f"{owner.workspace_id}/captures/{owner.capture_id}-{secrets.token_hex(4)}.{ext}"
         filename = f"{owner.capture_id}.{ext}"
         await self._storage.put(key, rendered.data, rendered.content_type, filename)
-        facts: dict[str, Any] = {
+        return {
             "key": key,
             "filename": filename,
             "contentType": rendered.content_type,
-            "format": rendered.format,
-            "bytes": len(rendered.data),
-            "width": rendered.width,
-            "height": rendered.height,
+            **rendered.facts(),
         }
-        if rendered.pages is not None:
-            facts["pages"] = rendered.pages
-        return facts
 
     async def close(self, owner: Owner, session_id: str) -> None:
         """Close (and bill) the capture's session."""

@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from playwright.async_api import ElementHandle
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -128,13 +129,7 @@ async def wait_for_selector(env: ActionEnv, p: WaitForSelectorPayload) -> dict[s
         handle = await env.page.wait_for_selector(p.selector, state=p.state, timeout=p.timeout)
     except PlaywrightTimeout as err:
         raise SelectorTimeout(selector=p.selector) from err
-    if handle is None:
-        return dict(NOT_MATCHED)
-    try:
-        info: dict[str, Any] = await handle.evaluate(ELEMENT_INFO_JS)
-    finally:
-        await handle.dispose()
-    return info
+    return await _describe(handle)
 
 
 async def wait(env: ActionEnv, p: WaitPayload) -> dict[str, Any]:
@@ -145,7 +140,11 @@ async def wait(env: ActionEnv, p: WaitPayload) -> dict[str, Any]:
 
 async def query(env: ActionEnv, p: QueryPayload) -> dict[str, Any]:
     """Describe the first matching element without touching it."""
-    handle = await env.page.query_selector(p.selector)
+    return await _describe(await env.page.query_selector(p.selector))
+
+
+async def _describe(handle: ElementHandle | None) -> dict[str, Any]:
+    """The element's info (``matched: false`` for none); the handle is released."""
     if handle is None:
         return dict(NOT_MATCHED)
     try:
@@ -232,16 +231,7 @@ async def pdf(env: ActionEnv, p: PdfPayload) -> dict[str, Any]:
 
 def inline_result(rendered: render.Rendered) -> dict[str, Any]:
     """A ``result`` carrying the file itself, base64-encoded."""
-    result: dict[str, Any] = {
-        "data": base64.b64encode(rendered.data).decode(),
-        "format": rendered.format,
-        "bytes": len(rendered.data),
-        "width": rendered.width,
-        "height": rendered.height,
-    }
-    if rendered.pages is not None:
-        result["pages"] = rendered.pages
-    return result
+    return {"data": base64.b64encode(rendered.data).decode(), **rendered.facts()}
 
 
 Handler = Callable[[ActionEnv, Any], Awaitable[dict[str, Any]]]

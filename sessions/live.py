@@ -141,14 +141,5 @@ class LiveSession:
         store = self.outputs.storage
         await store.put(key, rendered.data, rendered.content_type, filename)
         link = await store.signed_url(key, self.outputs.link_ttl_s, filename, rendered.content_type)
-        result: dict[str, Any] = {
-            "url": link.url,
-            "expiresAt": iso_ms(int(link.expires_at.timestamp() * 1000)),
-            "format": rendered.format,
-            "bytes": len(rendered.data),
-            "width": rendered.width,
-            "height": rendered.height,
-        }
-        if rendered.pages is not None:
-            result["pages"] = rendered.pages
-        return result
+        expires_at = iso_ms(int(link.expires_at.timestamp() * 1000))
+        return {"url": link.url, "expiresAt": expires_at, **rendered.facts()}

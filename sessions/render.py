@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from playwright.async_api import Page
 
@@ -26,6 +27,19 @@ class Rendered:
     def content_type(self) -> str:
         """The MIME type of ``data``."""
         return {"png": "image/png", "jpeg": "image/jpeg", "pdf": "application/pdf"}[self.format]
+
+    def facts(self) -> dict[str, Any]:
+        """``format``, ``bytes``, ``width``, ``height`` and, for a PDF, ``pages``: what every
+        result describing the file carries."""
+        facts: dict[str, Any] = {
+            "format": self.format,
+            "bytes": len(self.data),
+            "width": self.width,
+            "height": self.height,
+        }
+        if self.pages is not None:
+            facts["pages"] = self.pages
+        return facts
 
 
 def image_size(data: bytes) -> tuple[int, int]:
