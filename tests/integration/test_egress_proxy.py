@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from playwright.async_api import async_playwright
 
+from sessions.browser import chromium_args
 from sessions.egress import (
     BROWSER_RESOLVER_FLAG,
     EgressPolicy,
@@ -572,20 +573,6 @@ def make_tls_context(directory: Path) -> ssl.SSLContext:
     return context
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    # Safety net for the network rule: the browser itself may not resolve any name.
-    # The proxy address is an IP literal, so proxied traffic is unaffected.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-
-
 def probe_page(canary_port: int) -> bytes:
     target = f"https://canary.test:{canary_port}"
     return f"""<!doctype html><title>allowed</title>
@@ -600,18 +587,9 @@ fetch("{target}/fetch", {{mode: "no-cors"}})
 </script>""".encode()
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    # Safety net for the network rule: the browser itself may not resolve any name.
-    # The proxy address is an IP literal, so proxied traffic is unaffected.
-    BROWSER_RESOLVER_FLAG,
-]
+# The service's flags, plus a safety net for the network rule: the browser itself may not
+# resolve any name (the proxy address is an IP literal, so proxied traffic is unaffected).
+CHROMIUM_ARGS = [*chromium_args(), BROWSER_RESOLVER_FLAG]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from sessions.browser import chromium_args
 from tests.support.sites import (
     APP_HOST,
     ATTACK_VECTORS,
@@ -85,16 +86,7 @@ async def browser(target_site: TargetSite, canary_site: CanarySite) -> AsyncIter
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                f"--host-resolver-rules={rules}",
-            ],
+            args=[*chromium_args(), f"--host-resolver-rules={rules}"],
         )
         try:
             yield launched
