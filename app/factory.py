@@ -131,6 +131,15 @@ def make_tenancy(settings: Settings, redis: Redis) -> Tenancy:
     return Tenancy(redis, AppKeys(settings.redis_prefix), pepper)
 
 
+def open_backends(stack: AsyncExitStack, settings: Settings) -> tuple[Redis, Storage, Tenancy]:
+    """Redis, the file storage and tenancy of a long-running process, closed by ``stack``."""
+    redis = open_redis(settings)
+    stack.push_async_callback(redis.aclose)
+    storage = make_storage(settings)
+    stack.push_async_callback(storage.aclose)
+    return redis, storage, make_tenancy(settings, redis)
+
+
 def build_state(
     settings: Settings,
     redis: Redis,
@@ -187,11 +196,7 @@ def create_app(settings: Settings) -> Quart:
     @app.while_serving
     async def lifespan() -> AsyncGenerator[None, None]:
         async with AsyncExitStack() as stack:
-            redis = open_redis(settings)
-            stack.push_async_callback(redis.aclose)
-            storage = make_storage(settings)
-            stack.push_async_callback(storage.aclose)
-            tenancy = make_tenancy(settings, redis)
+            redis, storage, tenancy = open_backends(stack, settings)
             metrics = Metrics()
             engine = SessionEngine(
                 engine_config(settings, instance_id(settings)),

@@ -13,9 +13,7 @@ from app.factory import (
     heartbeat_s,
     instance_id,
     make_payload_box,
-    make_storage,
-    make_tenancy,
-    open_redis,
+    open_backends,
 )
 from app.server import stop_on_signals
 from app.settings import Settings
@@ -42,11 +40,7 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
     stop_on_signals(stop, deadline_s=settings.worker_grace_s + STOP_MARGIN_S)
     worker_id = instance_id(settings).replace("inst_", "worker_", 1)
     async with AsyncExitStack() as stack:
-        redis = open_redis(settings)
-        stack.push_async_callback(redis.aclose)
-        storage = make_storage(settings)
-        stack.push_async_callback(storage.aclose)
-        tenancy = make_tenancy(settings, redis)
+        redis, storage, tenancy = open_backends(stack, settings)
         config = engine_config(settings, worker_id)
         instances = Instances(
             redis, SessionKeys(settings.redis_prefix), settings.instance_timeout_s
