@@ -384,38 +384,6 @@ class BenchEnv:
         return await self.raw.new_context(ignore_https_errors=True, **options)
 
 
-class Api:
-    """The bench's API key over the service's keep-alive HTTP client (asserting success)."""
-
-    def __init__(self, env: BenchEnv) -> None:
-        self._http = env.service.http
-        self._headers = env.headers
-
-    async def create(self, body: dict[str, Any]) -> str:
-        """Create a session; its id."""
-        response = await self._http.post("/v1/sessions", headers=self._headers, json=body)
-        if response.status_code != 201:
-            raise RuntimeError(f"create answered {response.status_code}: {response.text}")
-        session_id: str = response.json()["id"]
-        return session_id
-
-    async def act(self, session_id: str, action: dict[str, Any]) -> dict[str, Any]:
-        """Run one action; its body."""
-        response = await self._http.post(
-            f"/v1/sessions/{session_id}/actions", headers=self._headers, json=action
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"{action['type']} answered {response.status_code}: {response.text}")
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def close(self, session_id: str) -> None:
-        """Close a session."""
-        response = await self._http.delete(f"/v1/sessions/{session_id}", headers=self._headers)
-        if response.status_code != 200:
-            raise RuntimeError(f"delete answered {response.status_code}: {response.text}")
-
-
 async def launch_raw_chromium(
     playwright: Playwright, executable_path: str, resolver_rules: str
 ) -> Browser:
@@ -543,7 +511,7 @@ class LeanHttp:
 
 
 class ServeApi:
-    """Sessions through a ``sessionshot serve`` process, asserting success."""
+    """Sessions through the API over a :class:`LeanHttp` client, asserting success."""
 
     def __init__(self, http: LeanHttp) -> None:
         self.http = http

@@ -44,8 +44,8 @@ from playwright.async_api import BrowserContext, Page
 
 from bench.common import (
     FRAME_S,
-    Api,
     BenchEnv,
+    LeanHttp,
     PhaseClock,
     Probe,
     Row,
@@ -335,7 +335,7 @@ def _instrument(env: BenchEnv, probe: Probe) -> None:
     probe.wrap(engine.registry, "count_action", "  registry.count_action (redis, after the answer)")
 
 
-async def breakdown(env: BenchEnv, api: Api, rounds: int) -> dict[str, dict[str, Stats]]:
+async def breakdown(env: BenchEnv, api: ServeApi, rounds: int) -> dict[str, dict[str, Stats]]:
     """Where the API's time goes, layer by layer, for cold creates and clicks.
 
     Beside the API, the raw browser runs what the service asks of Chromium: a context with
@@ -352,7 +352,9 @@ async def breakdown(env: BenchEnv, api: Api, rounds: int) -> dict[str, dict[str,
     return {"api cold create": create, "api click": click}
 
 
-async def _create_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -> dict[str, Stats]:
+async def _create_breakdown(
+    env: BenchEnv, api: ServeApi, probe: Probe, rounds: int
+) -> dict[str, Stats]:
     # The proxy is never dialled: nothing navigates. Chromium only needs a value.
     service_options = {
         "proxy": {"server": f"http://127.0.0.1:{free_port()}", "bypass": "<-loopback>"},
@@ -393,10 +395,11 @@ async def _create_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) 
     }
 
 
-async def _click_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -> dict[str, Stats]:
+async def _click_breakdown(
+    env: BenchEnv, api: ServeApi, probe: Probe, rounds: int
+) -> dict[str, Stats]:
     targets = await ClickTargets.open(env, api)
     locator = targets.page.locator("#btn").first
-    http = env.service.http
     session_url = f"/v1/sessions/{targets.session_id}"
 
     async def info_then_click() -> None:
@@ -409,7 +412,7 @@ async def _click_breakdown(env: BenchEnv, api: Api, probe: Probe, rounds: int) -
             lambda: api.act(targets.session_id, CLICK_ACTION)
         ),
         "API GET session (HTTP floor)": lambda: sample_ms(
-            lambda: http.get(session_url, headers=env.headers)
+            lambda: api.http.request("GET", session_url)
         ),
         "raw: page.click": lambda: sample_ms(lambda: targets.page.click("#btn")),
         "raw: element info evaluate": lambda: sample_ms(lambda: locator.evaluate(ELEMENT_INFO_JS)),
@@ -481,7 +484,12 @@ async def run(config: Config) -> dict[str, Any]:
     parts: dict[str, dict[str, Stats]] = {}
     if config.breakdown:
         async with bench_env(warm_contexts=WARM_CONTEXTS) as in_process:
-            parts = await breakdown(in_process, Api(in_process), config.breakdown)
+            port = int(in_process.service.base_url.rsplit(":", 1)[1])
+            in_process_http = LeanHttp(port, in_process.api_key)
+            try:
+                parts = await breakdown(in_process, ServeApi(in_process_http), config.breakdown)
+            finally:
+                await in_process_http.aclose()
         clock.lap("breakdown")
     info["loadavg_end"] = loadavg()
     return {
