@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from pydantic import ValidationError
@@ -90,54 +89,55 @@ def session_api_error(err: session_errors.SessionError) -> ApiError:
     return mapped
 
 
-async def _session_error(err: session_errors.SessionError) -> Response:
-    return error_response(session_api_error(err))
-
-
-async def _api_error(err: ApiError) -> Response:
-    return error_response(err)
-
-
-async def _domain_error(err: Exception) -> Response:
-    mapped = to_api_error(err)
-    return error_response(mapped if mapped is not None else Internal())
-
-
-async def _schema_error(err: RequestSchemaValidationError) -> Response:
+def _schema_error(err: RequestSchemaValidationError) -> ApiError:
     cause = err.validation_error
     if isinstance(cause, ValidationError):
-        return error_response(ValidationFailed(describe_validation(cause)))
-    return error_response(ValidationFailed("Request body must be a JSON object."))
+        return ValidationFailed(describe_validation(cause))
+    return ValidationFailed("Request body must be a JSON object.")
 
 
-async def _model_error(err: ValidationError) -> Response:
-    return error_response(ValidationFailed(describe_validation(err)))
-
-
-async def _http_error(err: HTTPException) -> Response:
+def _http_error(err: HTTPException) -> ApiError:
     status = err.code or 500
     if status >= 500:
-        return error_response(Internal())
+        return Internal()
     messages = {400: "Malformed request body.", 404: "Not found."}
     allow = getattr(err, "valid_methods", None)
     headers = {"Allow": ", ".join(sorted(allow))} if allow else None
-    return error_response(for_status(status)(messages.get(status), headers=headers))
+    return for_status(status)(messages.get(status), headers=headers)
 
 
-async def _unexpected(err: Exception) -> Response:
-    if isinstance(err, asyncio.CancelledError):
-        raise err
+def api_error_of(err: Exception) -> ApiError:
+    """The documented error for any exception a request can end with (unexpected ones are
+    logged, by type only, and answered as INTERNAL)."""
+    if isinstance(err, session_errors.SessionError):
+        return session_api_error(err)
+    if isinstance(err, RequestSchemaValidationError):
+        return _schema_error(err)
+    if isinstance(err, ValidationError):
+        return ValidationFailed(describe_validation(err))
+    if isinstance(err, HTTPException):
+        return _http_error(err)
+    mapped = to_api_error(err)
+    if mapped is not None:
+        return mapped
     log.error("unhandled error", extra={"errorType": type(err).__name__})
-    return error_response(Internal())
+    return Internal()
+
+
+async def _render(err: Exception) -> Response:
+    return error_response(api_error_of(err))
 
 
 def install(app: Quart) -> None:
     """Register the handlers on ``app``."""
-    app.register_error_handler(ApiError, _api_error)
-    app.register_error_handler(session_errors.SessionError, _session_error)
-    for cls in _DOMAIN_ERRORS:
-        app.register_error_handler(cls, _domain_error)
-    app.register_error_handler(RequestSchemaValidationError, _schema_error)
-    app.register_error_handler(ValidationError, _model_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+    handled: tuple[type[Exception], ...] = (
+        ApiError,
+        session_errors.SessionError,
+        *_DOMAIN_ERRORS,
+        RequestSchemaValidationError,
+        ValidationError,
+        HTTPException,
+        Exception,
+    )
+    for cls in handled:
+        app.register_error_handler(cls, _render)

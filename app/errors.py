@@ -110,14 +110,16 @@ def for_status(status: int) -> type[ApiError]:
     return _BY_STATUS.get(status, Internal if status >= 500 else ValidationFailed)
 
 
+def error_body(err: ApiError, path: str) -> dict[str, Any]:
+    """``err`` in the documented shape of ``path``."""
+    if path.startswith("/v1/"):
+        return {"success": False, "error": err.message, "code": err.code, **err.extra}
+    return {"error": {"code": err.code, "message": err.message}}
+
+
 def error_response(err: ApiError) -> Response:
     """Render ``err`` in the shape of the path it answers."""
-    if request.path.startswith("/v1/"):
-        body: dict[str, Any] = {"success": False, "error": err.message, "code": err.code}
-        body.update(err.extra)
-    else:
-        body = {"error": {"code": err.code, "message": err.message}}
-    response = jsonify(body)
+    response = jsonify(error_body(err, request.path))
     response.status_code = err.status
     response.headers.update(err.headers)
     return response

@@ -17,6 +17,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from app import error_handlers, middleware
 from app.admission import Admission
 from app.keys import AppKeys
+from app.lane import ActionLane
 from app.metrics import Metrics
 from app.routes import admin, captures, files, health, sessions, usage
 from app.settings import Settings
@@ -174,8 +175,12 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     await cancel_and_wait(task)
 
 
-def create_app(settings: Settings) -> Quart:
-    """Build the Quart app for ``settings``; resources open when it starts serving."""
+def create_app(settings: Settings, *, action_lane: bool = True) -> Quart:
+    """Build the Quart app for ``settings``; resources open when it starts serving.
+
+    ``action_lane``: actions are answered by :class:`app.lane.ActionLane` in front of Quart
+    (off: by the Quart route, the reference the tests hold the lane to).
+    """
     settings.require_secret()
     app = Quart("sessionshot", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -220,4 +225,6 @@ def create_app(settings: Settings) -> Quart:
             stack.callback(app.extensions.pop, STATE_KEY, None)
             yield
 
+    if action_lane:
+        app.asgi_app = ActionLane(app, app.asgi_app)  # type: ignore[method-assign]
     return app

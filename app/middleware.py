@@ -1,4 +1,9 @@
-"""Request hooks: request ids, authentication, rate limits, access logs and metrics."""
+"""Request hooks: request ids, authentication, rate limits, access logs and metrics.
+
+The pieces that decide something (the request id, the bearer token, admission's verdict, the
+access log line) are plain functions, shared by Quart's hooks and the action lane
+(:mod:`app.lane`), so both edges answer alike.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ import time
 
 from quart import Quart, Response, g, request
 
+from app.admission import Admitted
 from app.errors import RateLimited, Unauthenticated
 from app.logs import request_id_var
+from app.metrics import Metrics
 from app.state import app_state
 from app.tenancy import Principal
 
@@ -26,13 +33,31 @@ def _needs_key(path: str) -> bool:
     return path.startswith(_AUTH_PREFIXES) and not path.startswith(_PUBLIC_PREFIXES)
 
 
-def bearer_token() -> str | None:
-    """The token of a well-formed ``Authorization: Bearer`` header, else None."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+def request_id_for(incoming: str) -> str:
+    """The caller's ``X-Request-Id`` when it is well-formed, else a fresh one."""
+    return incoming if _REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
+
+
+def token_of(authorization: str) -> str | None:
+    """The token of a well-formed ``Authorization: Bearer`` header value, else None."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def bearer_token() -> str | None:
+    """The current request's bearer token, if well-formed."""
+    return token_of(request.headers.get("Authorization", ""))
+
+
+def admitted_principal(admitted: Admitted | None) -> Principal:
+    """Admission's verdict as the caller: 401 for no valid key, 429 over the rate limit."""
+    if admitted is None:
+        raise Unauthenticated()
+    if not admitted.rate.allowed:
+        raise RateLimited(headers=admitted.rate.headers())
+    return admitted.principal
 
 
 def principal() -> Principal:
@@ -41,9 +66,18 @@ def principal() -> Principal:
     return found
 
 
+def record_request(metrics: Metrics, method: str, path: str, status: int, started: float) -> None:
+    """Count the request and write its access log line (``ms`` since ``started``)."""
+    metrics.requests.labels(method, str(status)).inc()
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    log.info(
+        "request",
+        extra={"method": method, "path": path, "status": status, "ms": elapsed_ms},
+    )
+
+
 async def _begin() -> None:
-    incoming = request.headers.get("X-Request-Id", "")
-    g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
+    g.request_id = request_id_for(request.headers.get("X-Request-Id", ""))
     g.started = time.perf_counter()
     g.token = request_id_var.set(g.request_id)
     g.response_headers = {}
@@ -51,30 +85,17 @@ async def _begin() -> None:
         return
     token = bearer_token()
     admitted = await app_state().admission.admit(token) if token else None
-    if admitted is None:
-        raise Unauthenticated()
-    g.principal = admitted.principal
-    g.response_headers.update(admitted.rate.headers())
-    if not admitted.rate.allowed:
-        raise RateLimited(headers=admitted.rate.headers())
+    if admitted is not None:
+        g.response_headers.update(admitted.rate.headers())
+    g.principal = admitted_principal(admitted)
 
 
 async def _finish(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
     for name, value in g.get("response_headers", {}).items():
         response.headers.setdefault(name, value)
-    state = app_state()
-    state.metrics.requests.labels(request.method, str(response.status_code)).inc()
-    elapsed_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)
-    log.info(
-        "request",
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "ms": elapsed_ms,
-        },
-    )
+    started = g.get("started", time.perf_counter())
+    record_request(app_state().metrics, request.method, request.path, response.status_code, started)
     return response
 
 

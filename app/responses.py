@@ -11,12 +11,17 @@ from typing import Any
 from quart import Response
 
 
+def json_bytes(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """``body`` as compact JSON."""
     return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        json_bytes(body),
         status=status,
         headers=dict(headers or {}),
         content_type="application/json",

@@ -45,9 +45,10 @@ async def make_service(redis_server: RedisServer, prefix: str) -> AsyncIterator[
     """Start API instances on the test's prefix; they are stopped after the test."""
     started: list[Service] = []
 
-    async def factory(**overrides: Any) -> Service:
+    async def factory(*, action_lane: bool = True, **overrides: Any) -> Service:
         redis_url = overrides.pop("redis_url", redis_server.url)
-        service = await start_service(settings_for_tests(redis_url, prefix, **overrides))
+        settings = settings_for_tests(redis_url, prefix, **overrides)
+        service = await start_service(settings, action_lane=action_lane)
         started.append(service)
         return service
 

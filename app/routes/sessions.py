@@ -14,7 +14,9 @@ from app.idempotency import idempotent
 from app.middleware import principal
 from app.responses import json_response
 from app.state import app_state, session_service
+from app.tenancy import Principal
 from sessions.action_models import ActionRequest
+from sessions.cluster import SessionService
 from sessions.errors import SessionError
 from sessions.models import SessionOptions
 from sessions.registry import SessionRecord, Status
@@ -92,9 +94,20 @@ async def get_session(session_id: str) -> Response:
 @blueprint.post("/<session_id>/actions")
 @validate_request(ActionRequest)
 async def run_action(session_id: str, data: ActionRequest) -> Response:
-    """Run one action on the session's page."""
-    service = session_service()
-    caller = principal()
+    """Run one action on the session's page.
+
+    The served app answers this route from :mod:`app.lane`, which calls
+    :func:`answer_action` as this view does; the view documents the route and answers
+    when the lane is off.
+    """
+    body, headers = await answer_action(session_service(), principal(), session_id, data)
+    return json_response(body, 200, headers)
+
+
+async def answer_action(
+    service: SessionService, caller: Principal, session_id: str, data: ActionRequest
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The action's answer (body and headers); engine errors carry the session's record."""
     try:
         outcome = await service.act(caller.key_id, session_id, data)
     except SessionError as err:
@@ -102,7 +115,7 @@ async def run_action(session_id: str, data: ActionRequest) -> Response:
             err.context["record"] = await service.engine.registry.get(session_id)
         raise
     body = {"success": True, "expiresInSeconds": outcome.expires_in, **outcome.body}
-    return json_response(body, 200, {"X-Session-Owner": outcome.owner})
+    return body, {"X-Session-Owner": outcome.owner}
 
 
 @blueprint.delete("/<session_id>")

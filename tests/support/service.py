@@ -73,13 +73,14 @@ def settings_for_tests(redis_url: str, prefix: str, **overrides: Any) -> Setting
     return Settings(**values)
 
 
-async def start_service(settings: Settings) -> Service:
-    """Serve ``settings`` on a free port and wait until it answers."""
+async def start_service(settings: Settings, *, action_lane: bool = True) -> Service:
+    """Serve ``settings`` on a free port and wait until it answers (``action_lane``: see
+    :func:`app.factory.create_app`)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = settings.model_copy(update={"public_url": settings.public_url or base_url})
     stop = asyncio.Event()
-    app = create_app(settings)
+    app = create_app(settings, action_lane=action_lane)
     config = hypercorn_config("127.0.0.1", port)
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     http = httpx.AsyncClient(base_url=base_url, timeout=30)
