@@ -7,6 +7,7 @@ body and headers must match but for what names the session or the instance.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,26 @@ def _requests(metrics: str, status: str) -> float:
             if 'method="POST"' in line:
                 return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+async def test_an_action_whose_caller_hangs_up_still_runs_and_is_counted(pair: Pair) -> None:
+    client = pair.sides["lane"]
+    session_id = pair.sessions["lane"]
+    before = (await client.get(session_id))["actionCount"]
+    port = int(client.service.base_url.rsplit(":", 1)[1])
+    body = b'{"type":"wait","payload":{"ms":300}}'
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"POST /v1/sessions/{session_id}/actions HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: {client.headers['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    writer.close()  # gone before the answer
+    await writer.wait_closed()
+    next_action = await client.ok(session_id, "evaluate", expression="1 + 1")
+    assert next_action["result"] == 2, "the session's lock was released"
+    after = await client.get(session_id)
+    assert after["actionCount"] == before + 2
+    assert after["actionBreakdown"]["wait"]["count"] >= 1
