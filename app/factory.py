@@ -27,10 +27,11 @@ from captures.keys import CaptureKeys
 from captures.notify import DoneListener
 from captures.records import CaptureStore
 from sessions.cluster import SessionService
+from sessions.config import EngineConfig
 from sessions.credits import CreditPolicy
 from sessions.crypto import PayloadBox, payload_key
 from sessions.egress import EgressPolicy, parse_cidrs, parse_host_map
-from sessions.engine import EngineConfig, SessionEngine
+from sessions.engine import SessionEngine
 from sessions.instances import Instances
 from sessions.keys import SessionKeys
 from sessions.router import Router

@@ -7,8 +7,8 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
@@ -16,9 +16,9 @@ from redis.asyncio import Redis
 from sessions import actions, render
 from sessions.action_models import ActionRequest, Redaction
 from sessions.browser import BrowserConfig, BrowserHost
+from sessions.config import EngineConfig
 from sessions.contexts import ContextFactory, Made, WarmPool
-from sessions.credits import CreditPolicy
-from sessions.egress import EgressPolicy, EgressProxy
+from sessions.egress import EgressProxy
 from sessions.errors import (
     CapacityExceeded,
     ConcurrencyLimited,
@@ -33,6 +33,7 @@ from sessions.expiry import DeadlineQueue
 from sessions.keys import SessionKeys
 from sessions.live import DomainSource, LiveSession, Outputs
 from sessions.models import SessionOptions
+from sessions.observer import NoObserver, Observer
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
 from sessions.render import Rendered
 from sessions.tasks import TaskSet, cancel_and_wait
@@ -40,55 +41,6 @@ from sessions.timefmt import now_ms
 from storage import Storage
 
 log = logging.getLogger(__name__)
-
-
-class Observer(Protocol):
-    """Receives the engine's events (metrics live in the app)."""
-
-    def session_started(self, kind: str) -> None:
-        """A session was created."""
-
-    def session_closed(self, kind: str, credits: int) -> None:
-        """A session was closed and billed by this process."""
-
-    def action_done(self, action: str, seconds: float) -> None:
-        """An action finished (successfully or not)."""
-
-    def request_routed(self) -> None:
-        """A request was forwarded to the session's owner."""
-
-
-class _NoObserver:
-    def session_started(self, kind: str) -> None:
-        pass
-
-    def session_closed(self, kind: str, credits: int) -> None:
-        pass
-
-    def action_done(self, action: str, seconds: float) -> None:
-        pass
-
-    def request_routed(self) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Everything the engine needs from settings (no app import)."""
-
-    instance_id: str
-    chromium_path: str
-    prefix: str
-    egress: EgressPolicy
-    max_sessions: int = 50
-    session_max_ttl_s: int = 3600
-    workspace_max_sessions: int = 20
-    warm_contexts: int = 2
-    ignore_https_errors: bool = False
-    max_content_bytes: int = 2 * 1024 * 1024
-    link_ttl_s: int = 600
-    credits: CreditPolicy = field(default_factory=CreditPolicy)
-    ledger_retention_s: int = 400 * 86400
 
 
 @dataclass(frozen=True)
@@ -117,7 +69,7 @@ class SessionEngine:
         )
         self._storage = storage
         self._domains = domains
-        self.observer = observer or _NoObserver()
+        self.observer = observer or NoObserver()
         self._proxy = EgressProxy(config.egress)
         self._host = BrowserHost(BrowserConfig(config.chromium_path), self._browser_crashed)
         self._factory = ContextFactory(self._host, self._proxy, config.ignore_https_errors)

@@ -1,0 +1,27 @@
+"""The sessions engine's settings, as the engine sees them (no app import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sessions.credits import CreditPolicy
+from sessions.egress import EgressPolicy
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine needs from settings (no app import)."""
+
+    instance_id: str
+    chromium_path: str
+    prefix: str
+    egress: EgressPolicy
+    max_sessions: int = 50
+    session_max_ttl_s: int = 3600
+    workspace_max_sessions: int = 20
+    warm_contexts: int = 2
+    ignore_https_errors: bool = False
+    max_content_bytes: int = 2 * 1024 * 1024
+    link_ttl_s: int = 600
+    credits: CreditPolicy = field(default_factory=CreditPolicy)
+    ledger_retention_s: int = 400 * 86400
