@@ -79,8 +79,11 @@ class Admission:
         self._period_ms = period_s * 1000
         self._script = redis.register_script(_SCRIPT)
 
-    async def admit(self, api_key: str) -> Admitted | None:
-        """The caller and its rate decision; None for a malformed, unknown or revoked key."""
+    async def admit(self, api_key: str | None) -> Admitted | None:
+        """The caller and its rate decision; None for a missing, malformed, unknown or
+        revoked key (no Redis call for a missing or malformed one)."""
+        if not api_key:
+            return None
         key_id = key_id_of(api_key)
         if key_id is None:
             return None

@@ -125,7 +125,7 @@ class ActionLane:
         answer_headers: dict[str, str],
     ) -> tuple[dict[str, Any], dict[str, str]]:
         token = token_of(headers.get("authorization", ""))
-        admission = asyncio.ensure_future(_admit(state, token))
+        admission = asyncio.ensure_future(state.admission.admit(token))
         try:
             raw: bytes | ApiError = await self._read_body(headers, receive)
         except ApiError as err:
@@ -133,10 +133,7 @@ class ActionLane:
         except BaseException:
             await _settle(admission)
             raise
-        admitted = await admission
-        if admitted is not None:
-            answer_headers.update(admitted.rate.headers())
-        caller = admitted_principal(admitted)
+        caller = admitted_principal(await admission, answer_headers)
         if isinstance(raw, ApiError):
             raise raw
         data = _parse_action(headers.get("content-type", ""), raw)
@@ -166,10 +163,6 @@ class ActionLane:
                         return b"".join(chunks)
         except TimeoutError as err:
             raise RequestTimeout() from err
-
-
-async def _admit(state: AppState, token: str | None) -> Admitted | None:
-    return await state.admission.admit(token) if token else None
 
 
 async def _settle(task: asyncio.Future[Admitted | None]) -> None:

@@ -51,10 +51,14 @@ def bearer_token() -> str | None:
     return token_of(request.headers.get("Authorization", ""))
 
 
-def admitted_principal(admitted: Admitted | None) -> Principal:
-    """Admission's verdict as the caller: 401 for no valid key, 429 over the rate limit."""
+def admitted_principal(admitted: Admitted | None, response_headers: dict[str, str]) -> Principal:
+    """Admission's verdict as the caller: 401 for no valid key, 429 over the rate limit.
+
+    A valid key's rate headers go into ``response_headers``, whatever the answer.
+    """
     if admitted is None:
         raise Unauthenticated()
+    response_headers.update(admitted.rate.headers())
     if not admitted.rate.allowed:
         raise RateLimited(headers=admitted.rate.headers())
     return admitted.principal
@@ -83,11 +87,8 @@ async def _begin() -> None:
     g.response_headers = {}
     if not _needs_key(request.path):
         return
-    token = bearer_token()
-    admitted = await app_state().admission.admit(token) if token else None
-    if admitted is not None:
-        g.response_headers.update(admitted.rate.headers())
-    g.principal = admitted_principal(admitted)
+    admitted = await app_state().admission.admit(bearer_token())
+    g.principal = admitted_principal(admitted, g.response_headers)
 
 
 async def _finish(response: Response) -> Response:
