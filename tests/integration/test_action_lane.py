@@ -275,22 +275,27 @@ def _requests(metrics: str, status: str) -> float:
     return 0.0
 
 
-async def test_an_action_whose_caller_hangs_up_still_runs_and_is_counted(pair: Pair) -> None:
-    client = pair.sides["lane"]
-    session_id = pair.sessions["lane"]
-    before = (await client.get(session_id))["actionCount"]
+async def send_and_hang_up(client: Client, session_id: str, body: bytes, length: int) -> None:
+    """Send an action request declaring ``length`` body bytes, then close at once."""
     port = int(client.service.base_url.rsplit(":", 1)[1])
-    body = b'{"type":"wait","payload":{"ms":300}}'
     _reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         f"POST /v1/sessions/{session_id}/actions HTTP/1.1\r\nHost: x\r\n"
         f"Authorization: {client.headers['Authorization']}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
         + body
     )
     await writer.drain()
-    writer.close()  # gone before the answer
+    writer.close()
     await writer.wait_closed()
+
+
+async def test_an_action_whose_caller_hangs_up_still_runs_and_is_counted(pair: Pair) -> None:
+    client = pair.sides["lane"]
+    session_id = pair.sessions["lane"]
+    before = (await client.get(session_id))["actionCount"]
+    body = b'{"type":"wait","payload":{"ms":300}}'
+    await send_and_hang_up(client, session_id, body, len(body))  # gone before the answer
     next_action = await client.ok(session_id, "evaluate", expression="1 + 1")
     assert next_action["result"] == 2, "the session's lock was released"
     after = await client.get(session_id)
@@ -304,18 +309,8 @@ async def test_a_request_cut_off_mid_body_runs_nothing(
     client = pair.sides["lane"]
     session_id = pair.sessions["lane"]
     before = (await client.get(session_id))["actionCount"]
-    port = int(client.service.base_url.rsplit(":", 1)[1])
     with caplog.at_level("INFO"):
-        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(
-            f"POST /v1/sessions/{session_id}/actions HTTP/1.1\r\nHost: x\r\n"
-            f"Authorization: {client.headers['Authorization']}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
-            '{"type":"cli'.encode()
-        )
-        await writer.drain()
-        writer.close()
-        await writer.wait_closed()
+        await send_and_hang_up(client, session_id, b'{"type":"cli', 100)
         after = await client.ok(session_id, "evaluate", expression="1 + 1")
     assert after["result"] == 2
     assert (await client.get(session_id))["actionCount"] == before + 1, "only the evaluate"
