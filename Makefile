@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := chromium redis-server poppler-utils fonts-dejavu-core
 PORT ?= 8080
 
-.PHONY: install system-packages run test lint format bench clean
+.PHONY: install lock system-packages run test lint format bench clean
 
 install: system-packages $(STAMP)
 
@@ -25,11 +25,27 @@ system-packages:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+# The .venv is exactly the lock (hash-checked), whatever newer releases exist; `make lock`
+# refreshes the lock on purpose. uv itself is pinned here.
+UV_VERSION := 0.13.8
+UV := $(BIN)/uv
+LOCK := requirements/dev.lock
+UV_COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11
+
+$(UV):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+
+$(STAMP): $(UV) $(LOCK) requirements/build.lock pyproject.toml
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps \
+	  --build-constraints requirements/build.lock -e .
 	@touch $(STAMP)
+
+lock: $(UV)
+	$(UV_COMPILE) pyproject.toml -o requirements/main.lock
+	$(UV_COMPILE) pyproject.toml --extra dev -o $(LOCK)
+	$(UV_COMPILE) requirements/build.in -o requirements/build.lock
 
 run: install
 	$(BIN)/sessionshot up --port $(PORT) $(ARGS)

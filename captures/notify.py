@@ -50,7 +50,7 @@ class DoneListener:
                     self._wake(text(message["data"]))
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     def _wake(self, capture_id: str) -> None:
         for event in self._waiters.get(capture_id, ()):
