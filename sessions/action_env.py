@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Page
 
+from sessions.egress.refusals import RefusalLog
 from sessions.errors import LeftAllowedDomains
 from sessions.render import Rendered
 
@@ -21,8 +22,8 @@ class ActionEnv(Protocol):
     async def host_allowed(self, host: str) -> bool:
         """Whether the workspace allows ``host`` for the main frame."""
 
-    def refusals(self) -> int:
-        """How many connections the egress guard has refused for this session."""
+    def refusals(self) -> RefusalLog:
+        """The targets the egress guard has refused for this session."""
 
     async def before_navigation(self, url: str) -> None:
         """Put auth state in place for the target ``url`` (first navigation)."""

@@ -184,7 +184,7 @@ class SessionEngine:
             auth=options.auth,
             domains=self._domains,
             outputs=Outputs(self._storage, self.config.link_ttl_s),
-            refused=lambda: self._proxy.refused(session_id),
+            refused=lambda: self._proxy.refusal_log(session_id),
             max_content_bytes=self.config.max_content_bytes,
         )
         self._live[session_id] = live

@@ -16,6 +16,7 @@ from playwright.async_api import Page, Request, Route
 from sessions.actions import inline_result
 from sessions.contexts import Made
 from sessions.domains import host_matches
+from sessions.egress.refusals import RefusalLog
 from sessions.models import AuthState
 from sessions.render import Rendered
 from sessions.timefmt import iso_ms, now_ms
@@ -49,7 +50,7 @@ class LiveSession:
     auth: AuthState | None
     domains: DomainSource
     outputs: Outputs
-    refused: Callable[[], int]
+    refused: Callable[[], RefusalLog]
     max_content_bytes: int
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_activity: float = field(default_factory=time.monotonic)
@@ -93,8 +94,8 @@ class LiveSession:
             self._domain_cache = cached
         return host_matches(host, cached[1])
 
-    def refusals(self) -> int:
-        """Connections the egress guard refused for this session so far."""
+    def refusals(self) -> RefusalLog:
+        """The targets the egress guard refused for this session."""
         return self.refused()
 
     async def before_navigation(self, url: str) -> None:

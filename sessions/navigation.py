@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
+from playwright.async_api import Page, Request
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from sessions.action_env import ActionEnv, host_of
 from sessions.action_models import GotoPayload, HistoryPayload
+from sessions.egress.refusals import Refusal
 from sessions.errors import (
     DomainRefused,
     LeftAllowedDomains,
@@ -85,20 +86,54 @@ async def _run_navigation(
     return None
 
 
+class _FailedDocuments:
+    """URLs of the main frame's document requests that fail while a navigation runs.
+
+    With a redirect the failed request is a later hop, so this, not the URL asked for,
+    names the target the guard may have refused. Listening only during the navigation
+    keeps Playwright from sending every failed request of the session otherwise.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self._page = page
+        self.urls: list[str] = []
+
+    def __enter__(self) -> _FailedDocuments:
+        self._page.on("requestfailed", self._on_failed)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._page.remove_listener("requestfailed", self._on_failed)
+
+    def _on_failed(self, request: Request) -> None:
+        if request.is_navigation_request() and request.frame == self._page.main_frame:
+            self.urls.append(request.url)
+
+
+def _refusal(env: ActionEnv, mark: int, urls: list[str]) -> Refusal | None:
+    """The guard's refusal, made after ``mark``, of the last of ``urls`` it refused."""
+    log = env.refusals()
+    return next((r for url in reversed(urls) if (r := log.since(mark, url)) is not None), None)
+
+
 async def _navigate(
-    env: ActionEnv, run: Callable[[], Awaitable[Any]], timeout_ms: float
+    env: ActionEnv, run: Callable[[], Awaitable[Any]], timeout_ms: float, url: str | None = None
 ) -> dict[str, Any]:
-    refused_before = env.refusals()
-    try:
-        response = await _run_navigation(env, run, timeout_ms)
-    except PlaywrightTimeout as err:
-        await _settle(env.page, timed_out=True)
-        raise NavigationTimeout() from err
-    except PlaywrightError as err:
-        await _settle(env.page, timed_out=False)
-        if env.refusals() > refused_before:
-            raise TargetBlocked() from err
-        raise NavigationFailed(_net_error(err)) from err
+    """Run a navigation and map its outcome; ``url`` is the target when it is known."""
+    mark = env.refusals().mark()
+    with _FailedDocuments(env.page) as failed:
+        try:
+            response = await _run_navigation(env, run, timeout_ms)
+        except PlaywrightTimeout as err:
+            await _settle(env.page, timed_out=True)
+            raise NavigationTimeout() from err
+        except PlaywrightError as err:
+            # Settling also lets the failed request's event arrive before it is read.
+            await _settle(env.page, timed_out=False)
+            refusal = _refusal(env, mark, [*([url] if url else []), *failed.urls])
+            if refusal is not None:
+                raise TargetBlocked(refusal.message()) from err
+            raise NavigationFailed(_net_error(err)) from err
     if not await env.host_allowed(host_of(env.page.url)):
         raise LeftAllowedDomains()
     status = response.status if response is not None else None
@@ -119,7 +154,10 @@ async def goto(env: ActionEnv, p: GotoPayload) -> dict[str, Any]:
         raise DomainRefused()
     await env.before_navigation(p.url)
     return await _navigate(
-        env, lambda: env.page.goto(p.url, wait_until=p.wait_until, timeout=p.timeout), p.timeout
+        env,
+        lambda: env.page.goto(p.url, wait_until=p.wait_until, timeout=p.timeout),
+        p.timeout,
+        p.url,
     )
 
 

@@ -64,6 +64,13 @@ _V6_BLOCKED: tuple[IPv6Network, ...] = tuple(
 )
 _NAT64_WELL_KNOWN = IPv6Network("64:ff9b::/96")
 
+UNRESOLVABLE_TLDS = frozenset({"invalid", "onion", "alt"})
+"""Special-use top-level names no DNS server answers for (RFC 6761 6.4, RFC 7686, RFC 9476).
+
+The guard refuses them as not resolvable without a lookup, so such a name never leaves
+the machine as a DNS query.
+"""
+
 _HOSTNAME_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _DECIMAL_RE = re.compile(r"[0-9]+")
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]*")
@@ -101,6 +108,11 @@ def canonical_host(host: str) -> str:
     if not _HOSTNAME_RE.fullmatch(ascii_name):
         raise ValueError(f"invalid host name {host!r}")
     return ascii_name
+
+
+def never_resolves(host: str) -> bool:
+    """True for a canonical name under one of :data:`UNRESOLVABLE_TLDS`."""
+    return host.rsplit(".", 1)[-1] in UNRESOLVABLE_TLDS
 
 
 def _canonical_ipv6(text: str) -> str:

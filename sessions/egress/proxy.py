@@ -35,7 +35,13 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-from sessions.egress.addresses import IPAddress, IPNetwork, canonical_host, is_blocked_address
+from sessions.egress.addresses import (
+    IPAddress,
+    IPNetwork,
+    canonical_host,
+    is_blocked_address,
+    never_resolves,
+)
 from sessions.egress.errors import EgressBlocked
 from sessions.egress.http_head import (
     HEAD_TIMEOUT_S,
@@ -48,6 +54,7 @@ from sessions.egress.http_head import (
     read_request,
     respond,
 )
+from sessions.egress.refusals import RefusalLog
 
 _log = logging.getLogger(__name__)
 
@@ -122,6 +129,7 @@ class _Endpoint:
     traffic: list[int] = field(default_factory=lambda: [0, 0])  # [bytes_in, bytes_out]
     refused: int = 0
     last_refusal: tuple[str, str] | None = None
+    log: RefusalLog = field(default_factory=RefusalLog)
 
     def close(self) -> list[asyncio.Task[None]]:
         """Stop accepting and cancel every connection; returns the tasks to await."""
@@ -146,7 +154,8 @@ class EgressProxy:
     Use as ``async with EgressProxy(policy) as proxy:``; per session call
     ``url = await proxy.open_endpoint(session_id)`` and hand ``url`` to
     :func:`~sessions.egress.browser_args.context_proxy_settings`. Per tag it counts
-    bytes (``stats``) and policy refusals (``refused``, ``last_refusal``);
+    bytes (``stats``) and policy refusals (``refused``, ``last_refusal``), and keeps
+    every refused target in a :class:`~sessions.egress.refusals.RefusalLog`;
     ``close_endpoint(tag)`` stops the listener, cuts the tag's open tunnels and
     forgets its counters. There is no default listener: nothing is bound until
     the first endpoint is opened.
@@ -263,6 +272,15 @@ class EgressProxy:
         endpoint = self._endpoints.get(tag)
         return None if endpoint is None else endpoint.last_refusal
 
+    def refusal_log(self, tag: str) -> RefusalLog:
+        """Every target refused for ``tag`` (an empty log when ``tag`` has no endpoint).
+
+        Unlike :meth:`refused` it holds refusals of every reason that names a target
+        (``resolve_failed`` and ``bad_host`` too), with the target's port.
+        """
+        endpoint = self._endpoints.get(tag)
+        return RefusalLog() if endpoint is None else endpoint.log
+
     async def aclose(self) -> None:
         """Close every endpoint and tear down every open connection (idempotent)."""
         if self._closed:
@@ -322,11 +340,15 @@ class EgressProxy:
             return
         try:
             target = parse_target(request)
+        except EgressBlocked as exc:
+            await self._refuse(endpoint, writer, exc, None)
+            return
+        try:
             host = _canonical(target.host)
             upstream = self._route(endpoint, host)
             addresses = await self._checked_addresses(host, target.port)
         except EgressBlocked as exc:
-            await self._refuse(endpoint, writer, exc)
+            await self._refuse(endpoint, writer, exc, target.port)
             return
         remote = await self._open_any(addresses, target.port, upstream)
         if remote is None:
@@ -358,6 +380,8 @@ class EgressProxy:
         pinned = self._policy.host_map.get(host)
         if pinned is not None:
             return [ipaddress.ip_address(pinned)]
+        if never_resolves(host):
+            raise EgressBlocked(host, "resolve_failed")
         loop = asyncio.get_running_loop()
         try:
             # getaddrinfo runs in the loop's executor; the timeout bounds our wait.
@@ -372,9 +396,17 @@ class EgressProxy:
         return sorted(found, key=lambda ip: ip.version)
 
     async def _refuse(
-        self, endpoint: _Endpoint, writer: asyncio.StreamWriter, exc: EgressBlocked
+        self,
+        endpoint: _Endpoint,
+        writer: asyncio.StreamWriter,
+        exc: EgressBlocked,
+        port: int | None,
     ) -> None:
         _log.info("egress refused tag=%s host=%s reason=%s", endpoint.tag, exc.host, exc.reason)
+        if port is not None:
+            # Before the answer goes out, so the log already holds it when the browser
+            # reports the failure.
+            endpoint.log.record(exc.host, port, exc.reason)
         status = _REFUSAL_STATUS.get(exc.reason, 403)
         if status == 403:
             endpoint.refused += 1

@@ -343,6 +343,45 @@ async def test_resolved_names_are_checked(echo_server: LoopbackServer) -> None:
     assert echo_server.connections == 0
 
 
+@pytest.mark.parametrize("host", ["nothing.invalid", "NOTHING.invalid.", "x.onion", "y.alt"])
+async def test_special_use_names_are_not_resolvable(host: str) -> None:
+    # Refused before any lookup: these names never leave the machine as a DNS query.
+    async with running_proxy(EgressPolicy((), {})) as proxy:
+        endpoint = await proxy.open_endpoint("t")
+        mark = proxy.refusal_log("t").mark()
+        client = await ProxyClient.send(endpoint, connect_head(f"{host}:8443"))
+        status, headers = await client.head()
+        await client.close()
+        assert (status, headers["x-egress-blocked"]) == (502, "resolve_failed")
+        refusal = proxy.refusal_log("t").since(mark, f"https://{host}:8443/")
+        assert refusal is not None and refusal.reason == "resolve_failed"
+        assert "not resolvable" in refusal.message()
+        assert proxy.refusal_log("t").since(mark, f"https://{host}/") is None  # another port
+
+
+async def test_refusal_log_keeps_each_target_and_follows_the_endpoint(
+    canary: LoopbackServer,
+) -> None:
+    async with running_proxy() as proxy:
+        endpoint = await proxy.open_endpoint("warm")
+        log = proxy.refusal_log("warm")
+        assert await refused_with(endpoint, f"canary.test:{canary.port}") == "private_address"
+        mark = log.mark()
+        client = await ProxyClient.send(endpoint, connect_head("gone.invalid:443"))
+        assert (await client.head())[0] == 502
+        await client.close()
+        # Only what was refused after the mark counts; each target keeps its own reason.
+        assert log.since(mark, f"https://canary.test:{canary.port}/") is None
+        first = log.since(0, f"https://CANARY.test:{canary.port}/x")
+        assert first is not None and first.reason == "private_address"
+        assert "SESSIONSHOT_TARGET_ALLOW_CIDRS" in first.message()
+        gone = log.since(mark, "https://gone.invalid/")
+        assert gone is not None and gone.reason == "resolve_failed"
+        proxy.retag("warm", "sess")
+        assert proxy.refusal_log("sess") is log
+        assert proxy.refusal_log("warm").since(0, "https://gone.invalid/") is None
+
+
 async def test_endpoints_attribute_traffic_and_refusals_to_their_own_tag(
     echo_server: LoopbackServer, canary: LoopbackServer
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.integration.sessions_helpers import new_client
+from tests.support.procs import ServiceProcess
 from tests.support.service import Service
 from tests.support.sites import CanarySite, TargetSite
 
@@ -36,4 +37,68 @@ async def test_redirect_hop_and_main_document_are_blocked(
     assert direct.status_code == 422 and direct.json()["code"] == "TARGET_BLOCKED"
     hop = await client.act(sid, "goto", url=target_site.url("/redirect?to=" + canary_site.url("/")))
     assert hop.status_code == 422 and hop.json()["code"] == "TARGET_BLOCKED"
+    assert not watch.touched
+
+
+# A name under the special-use .invalid TLD: the guard refuses it without a DNS query, so
+# nothing leaves the machine (Chromium itself never resolves names either).
+UNRESOLVABLE = "nothing.invalid"
+NOT_RESOLVABLE = ("nothing.invalid", "not resolvable")
+PRIVATE = ("canary.test", "private", "SESSIONSHOT_TARGET_ALLOW_CIDRS")
+
+
+def assert_blocked(message: str, words: tuple[str, ...]) -> None:
+    for word in words:
+        assert word in message, message
+    if "private" not in words:
+        assert "SESSIONSHOT_TARGET_ALLOW_CIDRS" not in message, message
+
+
+async def test_refused_main_document_says_why_for_each_navigation(
+    browser_service: Service, target_site: TargetSite, canary_site: CanarySite
+) -> None:
+    client = await new_client(browser_service, ("app.test", "canary.test", UNRESOLVABLE))
+    sid = (await client.create())["id"]
+    watch = canary_site.watch()
+    unresolvable = f"https://{UNRESOLVABLE}:{target_site.port}/"
+    # Back to back, each navigation gets its own reason, not the one before it.
+    for url, words in (
+        (unresolvable, NOT_RESOLVABLE),
+        (canary_site.url("/"), PRIVATE),
+        (unresolvable, NOT_RESOLVABLE),
+        (target_site.url("/redirect?to=" + canary_site.url("/")), PRIVATE),
+        (target_site.url("/redirect?to=" + unresolvable), NOT_RESOLVABLE),
+    ):
+        response = await client.act(sid, "goto", url=url)
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert body["code"] == "TARGET_BLOCKED", (url, body)
+        assert_blocked(body["error"], words)
+    # A refused subresource is not the action's failure.
+    await client.ok(sid, "goto", url=target_site.url("/attack"))
+    assert not watch.touched
+
+
+async def test_capture_of_a_refused_target_fails_with_target_blocked(
+    browser_service: Service,
+    capture_worker: ServiceProcess,
+    target_site: TargetSite,
+    canary_site: CanarySite,
+) -> None:
+    _, key = await browser_service.new_key(("canary.test", UNRESOLVABLE))
+    headers = {"Authorization": f"Bearer {key}"}
+    watch = canary_site.watch()
+    for url, words in (
+        (f"https://{UNRESOLVABLE}:{target_site.port}/", NOT_RESOLVABLE),
+        (canary_site.url("/"), PRIVATE),
+    ):
+        created = await browser_service.http.post(
+            "/api/captures", headers=headers, json={"url": url}
+        )
+        assert created.status_code == 202, created.text
+        status_url = created.json()["statusUrl"]
+        body = (await browser_service.http.get(f"{status_url}?wait=30", headers=headers)).json()
+        assert body["status"] == "failed", (body, capture_worker.stderr[-3000:])
+        assert body["error"]["code"] == "TARGET_BLOCKED", body
+        assert_blocked(body["error"]["message"], words)
     assert not watch.touched
