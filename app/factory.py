@@ -16,6 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from app import error_handlers, middleware
 from app.admission import Admission
+from app.jsonbody import bound_request_json
 from app.keys import AppKeys
 from app.lane import ActionLane
 from app.metrics import Metrics
@@ -194,6 +195,7 @@ def create_app(settings: Settings, *, action_lane: bool = True) -> Quart:
         redoc_ui_path=None,
         scalar_ui_path=None,
     )
+    bound_request_json(app)
     middleware.install(app)
     error_handlers.install(app)
     for module in (health, admin, sessions, captures, files, usage):
@@ -218,6 +220,7 @@ def create_app(settings: Settings, *, action_lane: bool = True) -> Quart:
             await sessions_service.start()
             stack.push_async_callback(sessions_service.aclose)
             state.sessions = sessions_service
+            stack.push_async_callback(state.tasks.aclose)
             listener = asyncio.get_running_loop().create_task(
                 state.capture_events.run(), name="capture-events"
             )

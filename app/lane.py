@@ -17,7 +17,6 @@ route stays the documented one (``/openapi.json``) and answers when the lane is 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from typing import Any
@@ -36,8 +35,15 @@ from werkzeug.exceptions import BadRequest, RequestTimeout
 from app.admission import Admitted
 from app.error_handlers import api_error_of
 from app.errors import ApiError, PayloadTooLarge, ValidationFailed, error_body
+from app.jsonbody import loads_body
 from app.logs import request_id_var
-from app.middleware import admitted_principal, record_request, request_id_for, token_of
+from app.middleware import (
+    REQUEST_HOOKS,
+    admitted_principal,
+    record_request,
+    request_id_for,
+    token_of,
+)
 from app.responses import json_bytes
 from app.routes.sessions import answer_action
 from app.state import STATE_KEY, AppState
@@ -50,10 +56,35 @@ class Disconnected(Exception):
     """The client went away before its body was read: nothing to answer."""
 
 
+_ACTIONS_BLUEPRINT = "sessions"
+"""The blueprint of the action route: its hooks would run for it too."""
+
+
+def unmirrored_hooks(app: Quart) -> list[str]:
+    """Request hooks Quart would run for the action route that the lane does not do.
+
+    The lane answers in front of Quart, so a hook added to the app (or to the sessions
+    blueprint) would silently not run for actions: the lane must learn it first.
+    """
+    found = []
+    for kind, mirrored in REQUEST_HOOKS.items():
+        registry: dict[str | None, list[Any]] = getattr(app, f"{kind}_funcs")
+        for scope in (None, _ACTIONS_BLUEPRINT):
+            found += [
+                f"{kind} {getattr(hook, '__qualname__', hook)}"
+                for hook in registry.get(scope, ())
+                if hook not in mirrored
+            ]
+    return found
+
+
 class ActionLane:
     """ASGI in front of Quart's own: the action route here, everything else to Quart."""
 
     def __init__(self, app: Quart, inner: ASGIFramework) -> None:
+        missing = unmirrored_hooks(app)
+        if missing:
+            raise RuntimeError(f"the action lane does not run these hooks: {missing}")
         self._app = app
         self._inner = inner
 
@@ -191,7 +222,7 @@ def _parse_action(content_type: str, raw: bytes) -> ActionRequest:
     if is_json:
         text = raw.decode()  # not UTF-8: mapped to "Malformed request body."
         try:
-            data = json.loads(text)
+            data = loads_body(text)
         except ValueError as err:
             raise BadRequest() from err
     try:

@@ -11,6 +11,8 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
+from typing import Any
 
 from quart import Quart, Response, g, request
 
@@ -104,6 +106,15 @@ async def _teardown(_exc: BaseException | None) -> None:
     token = g.get("token")
     if token is not None:
         request_id_var.reset(token)
+
+
+REQUEST_HOOKS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "before_request": (_begin,),
+    "after_request": (_finish,),
+    "teardown_request": (_teardown,),
+}
+"""Every request hook of the app, by kind. The action lane (:mod:`app.lane`) does what each
+of them does, and refuses to stand in front of an app with any other."""
 
 
 def install(app: Quart) -> None:

@@ -18,6 +18,7 @@ from captures.records import CaptureStore
 from sessions.cluster import SessionService
 from sessions.crypto import PayloadBox
 from sessions.engine import SessionEngine
+from sessions.tasks import TaskSet
 from storage import Storage
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -40,6 +41,8 @@ class AppState:
     payload_box: PayloadBox
     sessions: SessionService | None = None
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    tasks: TaskSet = field(default_factory=TaskSet)
+    """Work a request started that outlives it (an action whose caller hung up)."""
 
 
 STATE_KEY = "sessionshot"

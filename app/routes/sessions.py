@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
+from collections.abc import Awaitable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -11,13 +12,14 @@ from quart_schema import document_request, validate_querystring, validate_reques
 
 from app.errors import ValidationFailed
 from app.idempotency import idempotent
+from app.jsonbody import loads_body
 from app.middleware import principal
 from app.responses import json_response
 from app.state import app_state, session_service
 from app.tenancy import Principal
 from sessions.action_models import ActionRequest
 from sessions.cluster import SessionService
-from sessions.errors import SessionError
+from sessions.errors import SessionError, SessionNotFound
 from sessions.models import SessionOptions
 from sessions.registry import SessionRecord, Status
 from sessions.timefmt import now_ms
@@ -46,7 +48,7 @@ async def _options_from_body() -> tuple[SessionOptions, Any]:
     if not raw.strip():
         return SessionOptions(), {}
     try:
-        body = json.loads(raw)
+        body = loads_body(raw)
     except ValueError as err:
         raise ValidationFailed("Request body must be JSON.") from err
     if not isinstance(body, dict):
@@ -100,8 +102,24 @@ async def run_action(session_id: str, data: ActionRequest) -> Response:
     :func:`answer_action` as this view does; the view documents the route and answers
     when the lane is off.
     """
-    body, headers = await answer_action(session_service(), principal(), session_id, data)
+    answer = answer_action(session_service(), principal(), session_id, data)
+    # Quart cancels a view whose client hangs up; the lane runs the action to its end (it
+    # may have changed the page already, and it is counted), so this route does too.
+    outcome = await asyncio.shield(app_state().tasks.spawn(_outcome(answer), name="action"))
+    if isinstance(outcome, Exception):
+        raise outcome
+    body, headers = outcome
     return json_response(body, 200, headers)
+
+
+async def _outcome(
+    answer: Awaitable[tuple[dict[str, Any], dict[str, str]]],
+) -> tuple[dict[str, Any], dict[str, str]] | Exception:
+    """The answer, or the error to map: nobody is left to log it when the caller hung up."""
+    try:
+        return await answer
+    except Exception as err:  # mapped by the view that awaits it
+        return err
 
 
 async def answer_action(
@@ -110,9 +128,15 @@ async def answer_action(
     """The action's answer (body and headers); engine errors carry the session's record."""
     try:
         outcome = await service.act(caller.key_id, session_id, data)
+    except SessionNotFound as err:
+        # Another key's session must look exactly like one that never existed.
+        err.context.pop("record", None)
+        raise
     except SessionError as err:
         if "record" not in err.context:
-            err.context["record"] = await service.engine.registry.get(session_id)
+            record = await service.engine.registry.get(session_id)
+            if record is not None and record.key_id == caller.key_id:
+                err.context["record"] = record
         raise
     body = {"success": True, "expiresInSeconds": outcome.expires_in, **outcome.body}
     return body, {"X-Session-Owner": outcome.owner}

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.lane import ActionLane
+from app.lane import ActionLane, unmirrored_hooks
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
 from tests.support.service import Service
@@ -275,8 +275,11 @@ def _requests(metrics: str, status: str) -> float:
     return 0.0
 
 
-async def send_and_hang_up(client: Client, session_id: str, body: bytes, length: int) -> None:
-    """Send an action request declaring ``length`` body bytes, then close at once."""
+async def send_and_hang_up(
+    client: Client, session_id: str, body: bytes, length: int, after_s: float = 0.0
+) -> None:
+    """Send an action request declaring ``length`` body bytes, then close (``after_s`` later:
+    the server has started the action by then)."""
     port = int(client.service.base_url.rsplit(":", 1)[1])
     _reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
@@ -286,21 +289,58 @@ async def send_and_hang_up(client: Client, session_id: str, body: bytes, length:
         + body
     )
     await writer.drain()
+    await asyncio.sleep(after_s)
     writer.close()
     await writer.wait_closed()
 
 
-async def test_an_action_whose_caller_hangs_up_still_runs_and_is_counted(pair: Pair) -> None:
-    client = pair.sides["lane"]
-    session_id = pair.sessions["lane"]
+@pytest.mark.parametrize("side", ["lane", "quart"])
+async def test_an_action_whose_caller_hangs_up_still_runs_and_is_counted(
+    pair: Pair, side: str
+) -> None:
+    client = pair.sides[side]
+    session_id = pair.sessions[side]
     before = (await client.get(session_id))["actionCount"]
-    body = b'{"type":"wait","payload":{"ms":300}}'
-    await send_and_hang_up(client, session_id, body, len(body))  # gone before the answer
+    body = b'{"type":"wait","payload":{"ms":1500}}'
+    # Gone in the middle of the action: Quart would cancel its view there.
+    await send_and_hang_up(client, session_id, body, len(body), after_s=0.3)
+    await wait_for_count(client, session_id, before + 1)
     next_action = await client.ok(session_id, "evaluate", expression="1 + 1")
     assert next_action["result"] == 2, "the session's lock was released"
     after = await client.get(session_id)
     assert after["actionCount"] == before + 2
     assert after["actionBreakdown"]["wait"] == {"total": 1, "success": 1, "error": 0}
+
+
+async def wait_for_count(client: Client, session_id: str, count: int) -> None:
+    """Wait (bounded) until the session has counted ``count`` actions."""
+    for _ in range(100):
+        if (await client.get(session_id))["actionCount"] >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the session never counted {count} actions")
+
+
+def test_the_lane_runs_every_request_hook_quart_would(pair: Pair) -> None:
+    app = pair.sides["quart"].service.app
+    assert unmirrored_hooks(app) == []
+
+    async def stamp(response: Any) -> Any:
+        return response
+
+    async def note() -> None:
+        return None
+
+    app.after_request(stamp)
+    # Where a hook of the sessions blueprint lands when the blueprint is registered.
+    app.before_request_funcs.setdefault("sessions", []).append(note)
+    missing = unmirrored_hooks(app)
+    assert sorted(f"{m.split()[0]} {m.rsplit('.', 1)[-1]}" for m in missing) == [
+        "after_request stamp",
+        "before_request note",
+    ]
+    with pytest.raises(RuntimeError, match="does not run these hooks"):
+        ActionLane(app, app.asgi_app)
 
 
 async def test_a_request_cut_off_mid_body_runs_nothing(
