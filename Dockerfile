@@ -7,12 +7,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv/sessionshot
+# The runtime set exactly as locked (hash-checked), then the project itself.
+COPY requirements/main.lock requirements/build.lock ./requirements/
+RUN pip install --no-cache-dir --require-hashes -r requirements/main.lock -r requirements/build.lock
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY sessions ./sessions
 COPY captures ./captures
 COPY storage ./storage
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 
 ENV SESSIONSHOT_CHROMIUM_PATH=/usr/bin/chromium \
     PYTHONUNBUFFERED=1

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import yaml
+from packaging.markers import Marker
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,3 +33,33 @@ def test_dockerfile_uses_debian_chromium() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "bookworm" in dockerfile and " chromium " in dockerfile
     assert "playwright install" not in dockerfile
+
+
+def test_installs_come_from_the_locks() -> None:
+    """make install and the image install exactly the locked, hash-checked set."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes $(LOCK)" in makefile and "LOCK := requirements/dev.lock" in makefile
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--require-hashes -r requirements/main.lock" in dockerfile
+    for lock in ("dev", "main", "build"):
+        text = (ROOT / "requirements" / f"{lock}.lock").read_text()
+        pins = [line for line in text.splitlines() if line and line[0].isalnum()]
+        assert pins and all("==" in pin for pin in pins), lock
+        assert text.count("--hash=sha256:") >= len(pins), lock
+
+
+def test_the_environment_is_the_lock() -> None:
+    """Every package pinned in the dev lock for this interpreter is installed at its version:
+    a newer release resolved by accident would show here."""
+    text = (ROOT / "requirements" / "dev.lock").read_text()
+    checked = 0
+    for line in text.splitlines():
+        if not line or not line[0].isalnum():
+            continue
+        requirement = Requirement(line.rstrip(" \\"))
+        if requirement.marker is not None and not Marker(str(requirement.marker)).evaluate():
+            continue
+        (pinned,) = (spec.version for spec in requirement.specifier)
+        assert metadata.version(requirement.name) == pinned, requirement.name
+        checked += 1
+    assert checked > 50
