@@ -22,6 +22,27 @@ _STEALTH_JS = """
 Object.defineProperty(Navigator.prototype, 'webdriver', {get: () => false, configurable: true});
 """
 
+# Service workers are off (SPEC sections 5 and 18). Playwright's serviceWorkers="block" only
+# swaps register() for one that resolves, and Chromium 156 offers no switch or feature that
+# turns them off. So, in every realm of the context (frames, iframes, popups and their
+# initial about:blank documents alike) and before the page's own scripts: the
+# navigator.serviceWorker getter is gone, and register() rejects for a container reached
+# another way (say, through another realm's getter). The script is then never fetched.
+NO_SERVICE_WORKERS_JS = """
+(() => {
+  if (typeof ServiceWorkerContainer === "function") {
+    Object.defineProperty(ServiceWorkerContainer.prototype, "register", {
+      value: function register() {
+        return Promise.reject(
+          new DOMException("Service workers are disabled.", "NotSupportedError"));
+      },
+      writable: false, configurable: false,
+    });
+  }
+  if (typeof Navigator === "function") delete Navigator.prototype.serviceWorker;
+})();
+"""
+
 
 @dataclass
 class Made:
@@ -65,6 +86,7 @@ class ContextFactory:
             kwargs["user_agent"] = await self._plain_user_agent()
         try:
             context = await self._host.new_context(**kwargs)
+            await context.add_init_script(NO_SERVICE_WORKERS_JS)
             if options.bypass_bot_detection:
                 await context.add_init_script(_STEALTH_JS)
             if options.auth is not None and options.auth.cookies:

@@ -602,6 +602,82 @@ fetch("$c/v/sw", {mode: "no-cors"}).catch(function () {});
 """
 )
 
+_SW_PROBE = Template(
+    """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Service worker probe</title></head>
+<body>
+<p id="outcome">pending</p>
+<p id="frame-outcome">$frame_state</p>
+<p id="popup-outcome">$popup_state</p>
+<p id="status">pending</p>
+<script>
+var popup = null;
+function settle() {
+  var texts = ["outcome", "frame-outcome", "popup-outcome"].map(function (id) {
+    return document.getElementById(id).textContent;
+  });
+  if (texts.indexOf("pending") >= 0) return;
+  var blocked = texts.every(function (t) {
+    return t === "none" || t === "absent" || t.indexOf("rejected") === 0;
+  });
+  document.body.setAttribute("data-sw", blocked ? "blocked" : "registered");
+  document.getElementById("status").textContent = "done";
+}
+function put(id, text) { document.getElementById(id).textContent = text; settle(); }
+window.addEventListener("message", function (event) {
+  if (!event.data || typeof event.data.swProbe !== "string") return;
+  put(popup && event.source === popup ? "popup-outcome" : "frame-outcome", event.data.swProbe);
+});
+function report(text) {
+  put("outcome", text);
+  var up = window.parent !== window ? window.parent : window.opener;
+  if (up) up.postMessage({swProbe: text}, "*");
+}
+try {
+  if (!("serviceWorker" in navigator) || !navigator.serviceWorker) {
+    report("absent");
+  } else {
+    navigator.serviceWorker.register("/sw.js?from=" + encodeURIComponent(location.host)).then(
+      function () { report("registered"); },
+      function (e) { report("rejected: " + e.name); });
+  }
+} catch (e) {
+  report("rejected: " + e.name);
+}
+var frameUrl = $frame, popupUrl = $popup;
+if (frameUrl) {
+  var frame = document.createElement("iframe");
+  frame.src = frameUrl;
+  document.body.appendChild(frame);
+}
+if (popupUrl) popup = window.open(popupUrl);
+</script>
+</body>
+</html>
+"""
+)
+"""``/sw-probe[?frame=URL][&popup=URL]``: registers ``/sw.js`` and shows the outcome in
+``#outcome`` (``absent``, ``rejected: <name>`` or ``registered``); with ``frame`` / ``popup``
+it also loads that URL (normally another probe) in an iframe / a popup, whose probe posts
+its outcome back into ``#frame-outcome`` / ``#popup-outcome``. When every outcome is in,
+``#status`` reads ``done`` and ``body[data-sw]`` is ``blocked`` (all absent or rejected) or
+``registered``."""
+
+
+def sw_probe_page(frame: str | None, popup: str | None) -> str:
+    """The ``/sw-probe`` page (see :data:`_SW_PROBE`)."""
+
+    def js(value: str | None) -> str:
+        return json.dumps(value).replace("<", "\\u003c")
+
+    return _SW_PROBE.substitute(
+        frame=js(frame),
+        popup=js(popup),
+        frame_state="pending" if frame else "none",
+        popup_state="pending" if popup else "none",
+    )
+
 
 def echo_page(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str:
     """``/echo``: what the server saw, plus what the page sees in JavaScript."""
@@ -694,6 +770,7 @@ class _TargetApp:
             "/secret": self._secret,
             "/attack": self._attack,
             "/sw.js": self._service_worker,
+            "/sw-probe": self._sw_probe,
             "/big": self._big,
             "/redact-fixed": self._redact_fixed,
             "/redact-tricky": self._redact_tricky,
@@ -851,6 +928,9 @@ class _TargetApp:
     async def _service_worker(self) -> Response:
         script = _SERVICE_WORKER.substitute(c=self.site.canary_origin())
         return Response(script, content_type="application/javascript")
+
+    async def _sw_probe(self) -> Response:
+        return _page(sw_probe_page(request.args.get("frame"), request.args.get("popup")))
 
     async def _big(self) -> Response:
         return _page(big_page())
