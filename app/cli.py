@@ -14,7 +14,7 @@ from app.factory import make_tenancy, open_redis
 from app.logs import configure_logging
 from app.settings import Settings, SettingsError, load_settings
 from app.tenancy import Tenancy, TenancyError
-from sessions.domains import InvalidDomain
+from sessions.domains import InvalidDomain, new_entry
 
 DEFAULT_PORT = 8080
 SERVE_STOP_DEADLINE_S = 60.0
@@ -98,6 +98,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return run_all_in_one(args.host, args.port, args.allow_domain)
 
 
+def _allowed_domain(value: str) -> str:
+    # Checked while parsing, so ``up`` refuses a bad entry before it creates anything.
+    try:
+        return new_entry(value)
+    except InvalidDomain as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def _print(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
@@ -176,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
         cmd.set_defaults(func=func)
         if name == "up":
-            cmd.add_argument("--allow-domain", action="append", default=[], metavar="HOST")
+            cmd.add_argument(
+                "--allow-domain", action="append", default=[], metavar="HOST", type=_allowed_domain
+            )
 
     worker = sub.add_parser("worker", help="run a capture worker")
     worker.add_argument("--concurrency", type=int, default=None, metavar="N")

@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app.keys import AppKeys
-from sessions.domains import normalize_entry
+from sessions.domains import InvalidDomain, new_entry, normalize_entry
 from sessions.redis_types import fields, text, text_dict
 from sessions.timefmt import iso_ms, now_ms
 
@@ -147,9 +147,16 @@ class Tenancy:
     # Allowed domains ---------------------------------------------------------------------
 
     async def add_domain(self, ws_id: str, domain: str) -> dict[str, Any]:
-        """Add (or re-activate) an allowed domain; raises ``InvalidDomain`` on junk."""
+        """Add (or re-activate) an allowed domain.
+
+        Raises ``InvalidDomain``, its message naming the ``domain`` field, on junk and on
+        public suffixes (:func:`~sessions.domains.new_entry`).
+        """
         await self.get_workspace(ws_id)
-        entry = normalize_entry(domain)
+        try:
+            entry = new_entry(domain)
+        except InvalidDomain as err:
+            raise InvalidDomain(f"domain: {err}") from err
         value = json.dumps({"active": True, "createdAt": iso_ms(now_ms())})
         await self._redis.hset(self._keys.workspace_domains(ws_id), entry, value)
         return {"domain": entry, "active": True}

@@ -3,6 +3,10 @@
 An entry ``example.com`` matches only that host; ``*.example.com`` matches any subdomain but
 not the apex. Matching is case-insensitive, IDNA-normalised, ignores a trailing dot and a
 port; an IP-literal host matches only an entry that is that exact IP.
+
+New entries must also stay clear of public suffixes (:func:`new_entry`): a wildcard over
+one would allow every site registered under it. The Public Suffix List comes with the
+``publicsuffixlist`` package; nothing is fetched.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from functools import cache
+
+from publicsuffixlist import PublicSuffixList
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -65,6 +72,39 @@ def normalize_entry(entry: str) -> str:
     if "*" in text:
         raise InvalidDomain("a wildcard is only allowed as the leading '*.' label")
     return normalize_host(text)
+
+
+@cache
+def _suffixes(icann_only: bool) -> PublicSuffixList:
+    # Parsed once per process (about 30 ms) when the first entry is added, not at import.
+    return PublicSuffixList(only_icann=icann_only, accept_unknown=not icann_only)
+
+
+def new_entry(entry: str) -> str:
+    """:func:`normalize_entry` for an entry being added, refusing public suffixes.
+
+    Refused: a wildcard whose base is a public suffix of either section of the list
+    (``*.com``, ``*.co.uk``, and private-section ones like ``*.github.io``, which would
+    cover everyone's sites there) or a top-level name the list does not know
+    (``*.internal``); and an exact entry that is an ICANN suffix (``com``, ``co.uk``),
+    where no site lives: it is almost always a mistaken ``*.com``. A private-section
+    suffix such as ``github.io`` is a site of its own and stays allowed as an exact entry.
+    Entries added before these rules can still be matched and removed.
+    """
+    normal = normalize_entry(entry)
+    if normal.startswith("*."):
+        base = normal[2:]
+        if _suffixes(icann_only=False).is_public(base):
+            raise InvalidDomain(
+                f"'{normal}' would allow every site under the public suffix '{base}'; "
+                f"use a domain registered under it, such as '*.example.{base}'"
+            )
+    elif _ip_literal(normal) is None and _suffixes(icann_only=True).is_public(normal):
+        raise InvalidDomain(
+            f"'{normal}' is a public suffix, not a site; "
+            f"use a domain registered under it, such as 'example.{normal}'"
+        )
+    return normal
 
 
 def host_matches(host: str, entries: Iterable[str]) -> bool:

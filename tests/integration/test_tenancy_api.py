@@ -125,6 +125,21 @@ async def test_domains_add_list_remove(service: Service) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
+async def test_public_suffixes_are_refused_as_domains(service: Service) -> None:
+    ws_id, _ = await service.new_key()
+    base = f"/admin/workspaces/{ws_id}/domains"
+    for domain in ("*.com", "*.co.uk", "*.github.io", "com", "co.uk"):
+        refused = await service.http.post(base, headers=ADMIN, json={"domain": domain})
+        assert refused.status_code == 400, (domain, refused.text)
+        error = refused.json()["error"]
+        assert error["code"] == "VALIDATION_ERROR"
+        assert error["message"].startswith("domain: ") and "public suffix" in error["message"]
+    for domain in ("*.example.com", "*.me.github.io", "github.io"):
+        await service.admin("POST", base, json={"domain": domain})
+    listed = (await service.admin("GET", base))["domains"]
+    assert {d["domain"] for d in listed} == {"*.example.com", "*.me.github.io", "github.io"}
+
+
 async def test_admin_unknown_workspace_is_404(service: Service) -> None:
     for method, path in (
         ("POST", "/admin/workspaces/ws_0000000000000000/keys"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessions.domains import InvalidDomain, host_matches, normalize_entry
+from sessions.domains import InvalidDomain, host_matches, new_entry, normalize_entry
 
 ENTRIES = [
     normalize_entry(e)
@@ -72,3 +72,47 @@ def test_entries_are_normalised(entry: str, normal: str) -> None:
 def test_bad_entries_are_refused(entry: str) -> None:
     with pytest.raises(InvalidDomain):
         normalize_entry(entry)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "*.com",
+        "*.CO.UK.",
+        "*.github.io",  # private section: it would cover everyone's pages there
+        "*.blogspot.com",
+        "*.foo.kawasaki.jp",  # under the list's own wildcard rule *.kawasaki.jp
+        "*.рф",
+        "*.internal",  # a top-level name the list does not know is a suffix too
+        "com",
+        "co.uk",
+        "xn--p1ai",
+    ],
+)
+def test_public_suffixes_are_refused_as_new_entries(entry: str) -> None:
+    with pytest.raises(InvalidDomain, match="public suffix"):
+        new_entry(entry)
+    normalize_entry(entry)  # still a well-formed entry: an old one can be matched and removed
+
+
+@pytest.mark.parametrize(
+    ("entry", "normal"),
+    [
+        ("*.Example.com", "*.example.com"),
+        ("*.example.co.uk", "*.example.co.uk"),
+        ("*.me.github.io", "*.me.github.io"),
+        ("*.app.test", "*.app.test"),
+        ("github.io", "github.io"),  # exact private-section suffix: one site, matched alone
+        ("intranet", "intranet"),
+        ("example.com", "example.com"),
+        ("203.0.113.7", "203.0.113.7"),
+    ],
+)
+def test_registered_domains_are_accepted_as_new_entries(entry: str, normal: str) -> None:
+    assert new_entry(entry) == normal
+
+
+@pytest.mark.parametrize("entry", ["", "*", "a.*.b", "*.1.2.3.4", "exa mple.com"])
+def test_new_entries_refuse_junk_like_normalize_entry(entry: str) -> None:
+    with pytest.raises(InvalidDomain):
+        new_entry(entry)
