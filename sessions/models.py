@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 MAX_METADATA_BYTES = 1024
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
@@ -17,6 +25,23 @@ _SENSITIVE_HEADERS = frozenset(
 )
 _SENSITIVE_PREFIXES = ("sec-", "proxy-")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+# RFC 6265 section 4.1.1: a cookie-name is an HTTP token; a cookie-value is cookie-octets
+# (printable ASCII but space, '"', ',', ';' and '\'), optionally inside one pair of double
+# quotes. Chromium takes more than these sets, but refuses nothing they allow.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COOKIE_OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
+_COOKIE_VALUE = re.compile(f'"{_COOKIE_OCTETS}"|{_COOKIE_OCTETS}')
+# What Chromium keeps as it is in a cookie path: it percent-encodes anything else, and its
+# 1024-byte limit counts the encoded path.
+_COOKIE_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,=:@/%]*")
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+# URL parsers (WHATWG) read a host whose last label is a number as an IPv4 address.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
+MAX_COOKIE_BYTES = 4096
+"""Chromium's limit on a cookie's name and value together."""
+MAX_COOKIE_EXPIRES = 253402300799
+"""9999-12-31T23:59:59Z, the latest ``expires`` Playwright passes on to the browser."""
 
 
 class Strict(BaseModel):
@@ -29,17 +54,129 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _is_cookie_domain(value: str) -> bool:
+    """A host name (a leading dot allowed), an IPv4 address or a bracketed IPv6 address."""
+    if value.startswith("[") and value.endswith("]"):
+        try:
+            ipaddress.IPv6Address(value[1:-1])
+        except ValueError:
+            return False
+        return "%" not in value  # a zone id means nothing to a cookie
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        labels = value.removeprefix(".").split(".")
+        valid = all(_HOST_LABEL.fullmatch(label) for label in labels)
+        return valid and not _NUMERIC_LABEL.fullmatch(labels[-1])
+    return True
+
+
+def _name_of(info: ValidationInfo) -> str:
+    """The cookie's name as checked so far ("" when it was refused)."""
+    name = info.data.get("name")
+    return name if isinstance(name, str) else ""
+
+
+def _prefix_of(info: ValidationInfo) -> str:
+    """The cookie's name in lower case: Chromium matches name prefixes in any case."""
+    return _name_of(info).lower()
+
+
 class Cookie(Strict):
-    """A cookie to inject before the first navigation."""
+    """A cookie to inject before the first navigation; refused unless Chromium would take it.
+
+    Fields are checked in the order declared, so a rule over two fields is checked on the
+    later one, which is the field its error names. Errors never repeat the value.
+    """
 
     name: str = Field(min_length=1, max_length=256)
-    value: str = Field(max_length=4096)
+    value: str = Field(max_length=MAX_COOKIE_BYTES)
     domain: str = Field(min_length=1, max_length=253)
     path: str = Field(default="/", max_length=1024)
-    expires: float | None = None
+    expires: float | None = Field(default=None, allow_inf_nan=False)
     http_only: bool = Field(default=False, alias="httpOnly")
-    secure: bool = False
     same_site: Literal["Strict", "Lax", "None"] | None = Field(default=None, alias="sameSite")
+    secure: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flags_given(cls, data: Any) -> Any:
+        """Left-out flags are given as false, so their rules run and their errors carry
+        the documented names (a default's error would say ``http_only``)."""
+        if isinstance(data, dict):
+            return {"httpOnly": False, "secure": False, **data}
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not _COOKIE_NAME.fullmatch(name):
+            raise ValueError("must be an RFC 6265 token: letters, digits and !#$%&'*+-.^_`|~")
+        return name
+
+    @field_validator("value")
+    @classmethod
+    def _check_value(cls, value: str, info: ValidationInfo) -> str:
+        if not _COOKIE_VALUE.fullmatch(value):
+            raise ValueError(
+                "must be RFC 6265 cookie-octets (printable ASCII except space, '\"', ',', ';' "
+                "and '\\'), optionally inside one pair of double quotes"
+            )
+        if len(_name_of(info)) + len(value) > MAX_COOKIE_BYTES:  # ASCII: 1 byte a character
+            raise ValueError(f"name and value together must be at most {MAX_COOKIE_BYTES} bytes")
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _check_domain(cls, domain: str, info: ValidationInfo) -> str:
+        if not _is_cookie_domain(domain):
+            raise ValueError(
+                "must be a host name (a leading dot allowed; IDNs in punycode), "
+                "an IPv4 address or an IPv6 address in brackets"
+            )
+        if _prefix_of(info).startswith("__host-") and domain.startswith("."):
+            raise ValueError("a __Host- cookie belongs to one host: no leading dot")
+        return domain
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, path: str, info: ValidationInfo) -> str:
+        if not _COOKIE_PATH.fullmatch(path):
+            raise ValueError(
+                "must start with '/' and hold only letters, digits, '%' (percent-encode "
+                "anything else) and -._~!$&'()*+,=:@/"
+            )
+        if _prefix_of(info).startswith("__host-") and path != "/":
+            raise ValueError("a __Host- cookie must have path '/'")
+        return path
+
+    @field_validator("expires")
+    @classmethod
+    def _check_expires(cls, expires: float | None) -> float | None:
+        if expires is not None and expires != -1 and not 0 <= expires <= MAX_COOKIE_EXPIRES:
+            raise ValueError(
+                "must be -1 (a session cookie) or a Unix time in seconds, "
+                f"0 to {MAX_COOKIE_EXPIRES}"
+            )
+        return expires
+
+    @field_validator("http_only")
+    @classmethod
+    def _check_http_only(cls, http_only: bool, info: ValidationInfo) -> bool:
+        if _prefix_of(info).startswith(("__http-", "__host-http-")) and not http_only:
+            raise ValueError("must be true for a cookie named __Http-… or __Host-Http-…")
+        return http_only
+
+    @field_validator("secure")
+    @classmethod
+    def _check_secure(cls, secure: bool, info: ValidationInfo) -> bool:
+        if secure:
+            return secure
+        if info.data.get("same_site") == "None":
+            raise ValueError("must be true when sameSite is None")
+        if _prefix_of(info).startswith(("__secure-", "__host-", "__http-")):
+            raise ValueError("must be true for a cookie named __Secure-…, __Host-… or __Http-…")
+        return secure
 
     def playwright(self) -> dict[str, Any]:
         """The cookie in Playwright's ``add_cookies`` form."""
