@@ -33,6 +33,7 @@ from sessions.action_models import (
 )
 from sessions.elements import ELEMENT_INFO_JS, NOT_MATCHED, center
 from sessions.errors import ActionError, PageCrashed, SelectorTimeout
+from sessions.evaluation import evaluate_json
 from sessions.navigation import back, forward, goto, reload
 
 __all__ = ["HANDLERS", "ActionEnv", "ensure_page_allowed", "inline_result", "run"]
@@ -191,17 +192,22 @@ async def snapshot(env: ActionEnv, p: SnapshotPayload) -> dict[str, Any]:
 
 
 async def evaluate(env: ActionEnv, p: EvaluatePayload) -> dict[str, Any]:
-    """Evaluate a JavaScript expression and return its JSON value."""
+    """Evaluate a JavaScript expression and return its value as strict JSON.
+
+    Values JSON has no place for get the substitutes of :mod:`sessions.evaluation`. A result
+    whose compact JSON is over the cap comes back as that JSON text, cut at the cap.
+    """
     await ensure_page_allowed(env)
+    limit = env.max_content_bytes
     try:
-        value = await env.page.evaluate(p.expression)
+        value, truncated = await evaluate_json(env.page, p.expression, limit)
     except PlaywrightError as err:
         first = (err.message or "").splitlines()[0][:300] if err.message else ""
         raise ActionError(f"Evaluation failed: {first}" if first else "Evaluation failed.") from err
-    encoded = json.dumps(value, ensure_ascii=False, default=str)
-    if len(encoded.encode()) <= env.max_content_bytes:
-        return {"result": value, "truncated": False}
-    capped, _ = _cap(encoded, env.max_content_bytes)
+    encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if len(encoded.encode()) <= limit:
+        return {"result": value, "truncated": truncated}
+    capped, _ = _cap(encoded, limit)
     return {"result": capped, "truncated": True}
 
 
