@@ -442,6 +442,57 @@ channel.port2.postMessage(0);
 ("CARD 4242 4242 4242 4242", laid out as on ``/redact-fixed``) every animation frame and
 in a message/timer loop between tasks."""
 
+REDACT_TABLE_CARDS: tuple[str, ...] = (
+    "4242 4242 4242 4242",
+    "3782 822463 10005",
+    "5555 5555 5555 4444",
+    "6011 0009 9013 9424",
+    "3056 9309 0259 04",
+    "4000 0566 5566 5556",
+    "5200 8282 8282 8210",
+    "3714 496353 98431",
+    "6011 1111 1111 1117 0000 (ref 88231-A)",
+    "4111 1111 1111 1111",
+)
+_REDACT_TABLE_ROW = Template(
+    """<tr><td class="action-checkbox"><input type="checkbox"></td>
+<th class="field-holder"><a href="#">Holder $n</a></th>
+<td class="field-card_number">$card</td><td class="field-email">holder$n@example.com</td>
+<td class="field-created">Jan. $n, 2024</td></tr>"""
+)
+_REDACT_TABLE = Template(
+    """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Select card to change</title>
+<style>
+html, body { margin: 0; padding: 0; background: #fff; color: #333;
+  font: 14px "Roboto", "Lucida Grande", "DejaVu Sans", Verdana, Arial, sans-serif; }
+#content { padding: 20px 40px; }
+#result_list { width: 100%; border-collapse: collapse; }
+#result_list th, #result_list td { padding: 8px; border-bottom: 1px solid #e8e8e8;
+  text-align: left; vertical-align: top; font-size: 13px; line-height: 16px; }
+#result_list tr:nth-child(even) td, #result_list tr:nth-child(even) th { background: #f4f4f4; }
+#result_list thead th { background: #eef3f7; font-weight: 600; }
+</style>
+</head>
+<body>
+<div id="content"><h1>Select card to change</h1>
+<table id="result_list">
+<thead><tr><th>Action</th><th>Holder</th><th>Card number</th><th>Email</th><th>Created</th></tr>
+</thead>
+<tbody>
+$rows
+</tbody>
+</table>
+<p id="footer">10 cards</p>
+</div>
+</body>
+</html>
+"""
+)
+"""``/redact-table``: a changelist like Django admin's (auto table layout, width 100%) whose
+``.field-card_number`` column is as wide as its longest value, which is in a later row."""
+
 _THIRD_PARTY_REDIRECT = Template(
     """<!doctype html>
 <html>
@@ -776,6 +827,7 @@ class _TargetApp:
             "/redact-tricky": self._redact_tricky,
             "/ls-first": self._ls_first,
             "/redact-rerender": self._redact_rerender,
+            "/redact-table": self._redact_table,
             "/third-party-redirect": self._third_party_redirect,
         }
         for rule, view in routes.items():
@@ -909,6 +961,13 @@ class _TargetApp:
 
     async def _redact_rerender(self) -> Response:
         return _page(_REDACT_RERENDER.substitute(css=_FIXED_SLOTS_CSS))
+
+    async def _redact_table(self) -> Response:
+        rows = "\n".join(
+            _REDACT_TABLE_ROW.substitute(n=n, card=html.escape(card))
+            for n, card in enumerate(REDACT_TABLE_CARDS, start=1)
+        )
+        return _page(_REDACT_TABLE.substitute(rows=rows))
 
     async def _third_party_redirect(self) -> Response:
         origin = self.site.origin(THIRDPARTY_HOST)
