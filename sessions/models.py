@@ -26,12 +26,19 @@ _SENSITIVE_HEADERS = frozenset(
 _SENSITIVE_PREFIXES = ("sec-", "proxy-")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
-# RFC 6265 section 4.1.1: a cookie-name is an HTTP token; a cookie-value is cookie-octets
-# (printable ASCII but space, '"', ',', ';' and '\'), optionally inside one pair of double
-# quotes. Chromium takes more than these sets, but refuses nothing they allow.
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_COOKIE_OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
-_COOKIE_VALUE = re.compile(f'"{_COOKIE_OCTETS}"|{_COOKIE_OCTETS}')
+# Cookie names and values as a browser takes them (RFC 6265 section 5's parsing, which is
+# what Chromium applies): no control characters, no ';', no '=' in a name, and no white
+# space at either end; quotes, commas, inner spaces and non-ASCII are kept as they are, so
+# a cookie exported from a real browser can be injected unchanged. Checked against
+# Chromium's own add_cookies, character by character.
+_COOKIE_NAME = re.compile(
+    r"[^\x00-\x20\x7f;=\ud800-\udfff](?:[^\x00-\x1f\x7f;=\ud800-\udfff]*"
+    r"[^\x00-\x20\x7f;=\ud800-\udfff])?"
+)
+_COOKIE_VALUE = re.compile(
+    r"(?:[^\x00-\x20\x7f;\ud800-\udfff](?:[^\x00-\x1f\x7f;\ud800-\udfff]*"
+    r"[^\x00-\x20\x7f;\ud800-\udfff])?)?"
+)
 # What Chromium keeps as it is in a cookie path: it percent-encodes anything else, and its
 # 1024-byte limit counts the encoded path.
 _COOKIE_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,=:@/%]*")
@@ -111,19 +118,20 @@ class Cookie(Strict):
     @classmethod
     def _check_name(cls, name: str) -> str:
         if not _COOKIE_NAME.fullmatch(name):
-            raise ValueError("must be an RFC 6265 token: letters, digits and !#$%&'*+-.^_`|~")
+            raise ValueError(
+                "must have no control characters, ';' or '=', and no space at either end"
+            )
         return name
 
     @field_validator("value")
     @classmethod
     def _check_value(cls, value: str, info: ValidationInfo) -> str:
         if not _COOKIE_VALUE.fullmatch(value):
+            raise ValueError("must have no control characters or ';', and no space at either end")
+        if len(_name_of(info).encode()) + len(value.encode()) > MAX_COOKIE_BYTES:
             raise ValueError(
-                "must be RFC 6265 cookie-octets (printable ASCII except space, '\"', ',', ';' "
-                "and '\\'), optionally inside one pair of double quotes"
+                f"name and value together must be at most {MAX_COOKIE_BYTES} bytes of UTF-8"
             )
-        if len(_name_of(info)) + len(value) > MAX_COOKIE_BYTES:  # ASCII: 1 byte a character
-            raise ValueError(f"name and value together must be at most {MAX_COOKIE_BYTES} bytes")
         return value
 
     @field_validator("domain")

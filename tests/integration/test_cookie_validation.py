@@ -41,6 +41,8 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     ("name and value over 4096 bytes", _cookie(name="n" * 200, value=SECRET * 360), "value"),
     ("value with ';'", _cookie(value=SECRET + ";x"), "value"),
     ("value with a control", _cookie(value=SECRET + "\t"), "value"),
+    ("value with a space at its end", _cookie(value=SECRET + " "), "value"),
+    ("name with '='", _cookie(name="a=b"), "name"),
     ("sameSite None without secure", _cookie(sameSite="None"), "secure"),
     ("__Secure- without secure", _cookie(name="__Secure-sid"), "secure"),
     (
@@ -119,6 +121,8 @@ async def test_cookies_at_the_limits_reach_the_page(
          "httpOnly": True, "path": "/"},
         {"name": "odd!#$%&'*+-.^_`|~", "value": "!#$%&'()*+-./:<=>?@[]^_`{|}~",
          "domain": "app.test", "path": "/echo", "sameSite": "Strict"},
+        # As browsers keep them: JSON with quotes, commas and inner spaces, a name with a space.
+        {"name": "cookie consent", "value": '{"ads":false, "stats":true}', "domain": "app.test"},
     ]  # fmt: skip
     session = await client.create(auth={"cookies": cookies})
     since = len(target_site.requests)
