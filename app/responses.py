@@ -13,7 +13,13 @@ from quart import Response
 
 def json_bytes(body: Any) -> bytes:
     """``body`` as compact UTF-8 JSON."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (a page's text may hold one) has no UTF-8 form: escaped, it is
+        # still valid JSON.
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def json_response(

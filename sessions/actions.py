@@ -156,6 +156,9 @@ async def _describe(handle: ElementHandle | None) -> dict[str, Any]:
 
 
 def _cap(text: str, limit: int) -> tuple[str, bool]:
+    # A page's text can hold a lone surrogate (JavaScript strings may): it becomes U+FFFD, as
+    # anything written as UTF-8 must.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     data = text.encode()
     if len(data) <= limit:
         return text, False
