@@ -112,6 +112,9 @@ async def select(env: ActionEnv, p: SelectPayload) -> dict[str, Any]:
 
 _SCROLL_JS = "([x, y]) => { window.scrollTo(x, y); return [window.scrollX, window.scrollY]; }"
 _POSITION_JS = "() => [window.scrollX, window.scrollY]"
+EVALUATE_TIMEOUT_S = 15.0
+"""Longest an ``evaluate`` waits for its value (a promise may never settle): the longest
+selector wait, so a forwarded action stays well inside the forwarding deadline."""
 
 
 async def scroll(env: ActionEnv, p: ScrollPayload) -> dict[str, Any]:
@@ -203,7 +206,11 @@ async def evaluate(env: ActionEnv, p: EvaluatePayload) -> dict[str, Any]:
     await ensure_page_allowed(env)
     limit = env.max_content_bytes
     try:
-        value, truncated = await evaluate_json(env.page, p.expression, limit)
+        # A promise that never settles would hold the session's lock for good.
+        async with asyncio.timeout(EVALUATE_TIMEOUT_S):
+            value, truncated = await evaluate_json(env.page, p.expression, limit)
+    except TimeoutError as err:
+        raise ActionError(f"Evaluation did not settle within {EVALUATE_TIMEOUT_S:g} s.") from err
     except PlaywrightError as err:
         first = (err.message or "").splitlines()[0][:300] if err.message else ""
         raise ActionError(f"Evaluation failed: {first}" if first else "Evaluation failed.") from err

@@ -157,3 +157,17 @@ async def test_deep_and_large_values_are_capped(
     record = await client.get(sid)
     assert record["actionBreakdown"]["evaluate"] == {"total": 3, "success": 3, "error": 0}
     assert (await client.delete(sid)).status_code == 200
+
+
+@pytest.mark.slow
+async def test_a_promise_that_never_settles_fails_and_frees_the_session(
+    browser_service: Service, target_site: TargetSite
+) -> None:
+    client = await new_client(browser_service)
+    session = await client.create()
+    await client.ok(session["id"], "goto", url=target_site.url("/form"))
+    stuck = await client.act(session["id"], "evaluate", expression="new Promise(() => {})")
+    assert stuck.status_code == 422, stuck.text
+    assert stuck.json()["code"] == "ACTION_FAILED" and "settle" in stuck.json()["error"]
+    after = await client.ok(session["id"], "evaluate", expression="1 + 1")
+    assert after["result"] == 2
