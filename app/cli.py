@@ -35,13 +35,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings.require_secret()
     configure_logging(settings.log_level)
 
-    async def run() -> None:
+    async def run() -> int:
         stop = asyncio.Event()
         stop_on_signals(stop, deadline_s=SERVE_STOP_DEADLINE_S)
-        await serve_api(settings, args.host, args.port, stop)
+        return await serve_api(settings, args.host, args.port, stop)
 
-    eventloop.run(run())
-    return 0
+    return eventloop.run(run())
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from sessions.engine import SessionEngine
 from sessions.instances import Instances
 from sessions.keys import SessionKeys
 from sessions.router import Router
-from sessions.tasks import cancel_and_wait
+from sessions.supervisor import LoopGroup, RedisLink
 from storage import Storage, open_storage
 
 VERSION = "0.1.0"
@@ -113,13 +112,15 @@ def heartbeat_s(settings: Settings) -> float:
 
 
 def make_session_service(
-    settings: Settings, redis: Redis, engine: SessionEngine, box: PayloadBox
+    settings: Settings, redis: Redis, engine: SessionEngine, box: PayloadBox, link: RedisLink
 ) -> SessionService:
     """The engine behind routing and the instance table."""
     keys = SessionKeys(settings.redis_prefix)
     instances = Instances(redis, keys, settings.instance_timeout_s)
-    router = Router(redis, keys, engine.config.instance_id, instances, box)
-    return SessionService(engine, router, instances, heartbeat_s(settings))
+    router = Router(
+        redis, keys, engine.config.instance_id, instances, box, settings.forward_timeout_s
+    )
+    return SessionService(engine, router, instances, heartbeat_s(settings), link)
 
 
 def make_payload_box(settings: Settings) -> PayloadBox:
@@ -173,15 +174,18 @@ def build_state(
     return state
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
-    await cancel_and_wait(task)
-
-
-def create_app(settings: Settings, *, action_lane: bool = True) -> Quart:
+def create_app(
+    settings: Settings,
+    *,
+    action_lane: bool = True,
+    on_fatal: Callable[[], None] | None = None,
+) -> Quart:
     """Build the Quart app for ``settings``; resources open when it starts serving.
 
     ``action_lane``: actions are answered by :class:`app.lane.ActionLane` in front of Quart
-    (off: by the Quart route, the reference the tests hold the lane to).
+    (off: by the Quart route, the reference the tests hold the lane to). ``on_fatal``: told
+    when a background loop keeps failing (its loops are stopped by then, the heartbeat
+    first); the server should stop and exit non-zero.
     """
     settings.require_secret()
     app = Quart("sessionshot", static_folder=None)
@@ -215,16 +219,18 @@ def create_app(settings: Settings, *, action_lane: bool = True) -> Quart:
             )
             state = build_state(settings, redis, tenancy, engine, storage, metrics)
             metrics.watch_warm_pool(lambda: engine.resource_counts()["warm"])
-            await engine.start()
-            sessions_service = make_session_service(settings, redis, engine, state.payload_box)
-            await sessions_service.start()
+            # Every background loop in one supervised group (closed after the sessions).
+            loops = LoopGroup(RedisLink(redis), on_fatal)
+            stack.push_async_callback(loops.aclose)
+            await engine.start(loops)
+            sessions_service = make_session_service(
+                settings, redis, engine, state.payload_box, loops.link
+            )
+            await sessions_service.start(loops)
             stack.push_async_callback(sessions_service.aclose)
             state.sessions = sessions_service
             stack.push_async_callback(state.tasks.aclose)
-            listener = asyncio.get_running_loop().create_task(
-                state.capture_events.run(), name="capture-events"
-            )
-            stack.push_async_callback(_cancel, listener)
+            loops.add("capture-events", state.capture_events.run)
             app.extensions[STATE_KEY] = state
             stack.callback(app.extensions.pop, STATE_KEY, None)
             yield

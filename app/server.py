@@ -55,9 +55,17 @@ def _give_up(deadline_s: float) -> None:
     os._exit(0)
 
 
-async def serve_api(settings: Settings, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set, then drain and return."""
-    app = create_app(settings)
+async def serve_api(settings: Settings, host: str, port: int, stop: asyncio.Event) -> int:
+    """Serve until ``stop`` is set, then drain; the exit status (1 when a background loop
+    kept failing and stopped the instance)."""
+    failed = asyncio.Event()
+
+    def fatal() -> None:
+        failed.set()
+        stop.set()
+
+    app = create_app(settings, on_fatal=fatal)
     log.info("serving", extra={"event": "serving", "host": host, "port": port})
     await serve(app, hypercorn_config(host, port), shutdown_trigger=stop.wait)
     log.info("stopped", extra={"event": "stopped"})
+    return 1 if failed.is_set() else 0

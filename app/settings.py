@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     storage_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
     capture_timeout_s: float = Field(default=60, gt=0, alias="SESSIONSHOT_CAPTURE_TIMEOUT")
     instance_timeout_s: float = Field(default=15, gt=0, alias="SESSIONSHOT_INSTANCE_TIMEOUT")
+    forward_timeout_s: float = Field(default=25, gt=0, le=28)
+    """Longest a forwarded request waits for its owner before 503 ``OWNER_UNAVAILABLE``:
+    above the longest selector-bound action (15 s) or ``wait`` (10 s), with room for one
+    queued short action; at most 28 so that the answer comes within SPEC's 30 s."""
 
     upstream_proxy: str | None = None
     target_allow_cidrs: str = ""

@@ -7,6 +7,8 @@ import logging
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
+from redis.asyncio import Redis
+
 from app import eventloop
 from app.factory import (
     engine_config,
@@ -20,11 +22,11 @@ from app.settings import Settings
 from captures.keys import CaptureKeys
 from captures.records import CaptureStore
 from captures.runner import CaptureRunner
-from captures.worker import CaptureWorker, WorkerConfig
+from captures.worker import READ_BLOCK_MS, CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
 from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.keys import SessionKeys
-from sessions.tasks import cancel_and_wait
+from sessions.supervisor import LoopGroup, RedisLink
 from sessions.timefmt import now_ms
 from storage import Storage
 
@@ -32,10 +34,13 @@ log = logging.getLogger("sessionshot.worker")
 
 STOP_MARGIN_S = 20.0
 """After the grace period, this long to close sessions and the browser before giving up."""
+CLAIM_STOP_S = READ_BLOCK_MS / 1000 + 1
+"""After a stop, how long the claim loop may take to finish the read it is in."""
 
 
-async def run_worker(settings: Settings, concurrency: int) -> None:
-    """Run one worker until SIGTERM / SIGINT, then drain."""
+async def run_worker(settings: Settings, concurrency: int) -> int:
+    """Run one worker until SIGTERM / SIGINT, then drain; the exit status (1 when a
+    background loop kept failing and stopped the worker)."""
     stop = asyncio.Event()
     stop_on_signals(stop, deadline_s=settings.worker_grace_s + STOP_MARGIN_S)
     worker_id = instance_id(settings).replace("inst_", "worker_", 1)
@@ -48,43 +53,71 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
         # Leave the instance table only after the sessions closed (exit runs in reverse).
         stack.push_async_callback(instances.forget, worker_id)
         engine = SessionEngine(config, redis, storage, tenancy.active_domains)
-        await engine.start()
         stack.push_async_callback(engine.aclose)
-        store = CaptureStore(redis, CaptureKeys(settings.redis_prefix))
-        worker = CaptureWorker(
-            redis,
-            store,
-            engine.registry,
-            CaptureRunner(engine, storage, settings.capture_timeout_s),
-            make_payload_box(settings),
-            WorkerConfig(
-                worker_id=worker_id,
-                concurrency=concurrency,
-                visibility_ms=int(settings.visibility_s * 1000),
-                grace_s=settings.worker_grace_s,
-            ),
-            instances,
-        )
+        # Every background loop in one supervised group, stopped before the sessions close.
+        loops = LoopGroup(RedisLink(redis), on_fatal=stop.set)
+        stack.push_async_callback(loops.aclose)
+        await engine.start(loops)
+        worker = make_worker(settings, redis, storage, engine, instances, worker_id, concurrency)
+        stack.push_async_callback(worker.aclose)  # jobs a drain did not finish are cut off
 
         def describe() -> InstanceInfo:
             # A worker takes no placed sessions; it beats so a dead one's are finalised.
             return InstanceInfo(worker_id, "worker", engine.local_count, 0, False, now_ms())
 
-        heart = Heart(instances, engine.registry, describe, heartbeat_s(settings))
-        await heart.start()
-        beating = asyncio.get_running_loop().create_task(heart.run(), name="heartbeat")
-        stack.push_async_callback(_cancel, beating)
-        await worker.join_group()
-        retention = asyncio.get_running_loop().create_task(
-            sweep_storage(storage, settings.storage_retention_s), name="storage-retention"
+        heart = Heart(
+            instances,
+            engine.registry,
+            describe,
+            heartbeat_s(settings),
+            link=loops.link,
+            healthy=loops.healthy,
+            on_return=engine.drop_unrecorded,
         )
-        stack.push_async_callback(_cancel, retention)
+        await heart.start()
+        await worker.join_group()
+        loops.add("heartbeat", heart.run)
+        loops.add("keep-claimed", worker.keep_claimed)
+        loops.add("storage-retention", lambda: sweep_storage(storage, settings.storage_retention_s))
+        claiming = loops.add("capture-claims", lambda: worker.run(stop))
         log.info(
             "worker ready",
             extra={"event": "worker_ready", "workerId": worker_id, "concurrency": concurrency},
         )
-        await worker.run(stop)
+        await stop.wait()
+        # A read under way ends within its block time; one waiting for Redis is cut short.
+        await asyncio.wait([claiming], timeout=CLAIM_STOP_S)
+        await loops.stop("capture-claims")
+        if loops.failed is None:
+            await worker.drain()
     log.info("worker stopped", extra={"event": "worker_stopped", "workerId": worker_id})
+    return 1 if loops.failed else 0
+
+
+def make_worker(
+    settings: Settings,
+    redis: Redis,
+    storage: Storage,
+    engine: SessionEngine,
+    instances: Instances,
+    worker_id: str,
+    concurrency: int,
+) -> CaptureWorker:
+    """The stream consumer of one worker process."""
+    return CaptureWorker(
+        redis,
+        CaptureStore(redis, CaptureKeys(settings.redis_prefix)),
+        engine.registry,
+        CaptureRunner(engine, storage, settings.capture_timeout_s),
+        make_payload_box(settings),
+        WorkerConfig(
+            worker_id=worker_id,
+            concurrency=concurrency,
+            visibility_ms=int(settings.visibility_s * 1000),
+            grace_s=settings.worker_grace_s,
+        ),
+        instances,
+    )
 
 
 async def sweep_storage(storage: Storage, retention_s: int) -> None:
@@ -104,11 +137,6 @@ async def sweep_storage(storage: Storage, retention_s: int) -> None:
         await asyncio.sleep(interval_s)
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
-    await cancel_and_wait(task)
-
-
 def main_worker(settings: Settings, concurrency: int | None) -> int:
     """Entry point used by the CLI."""
-    eventloop.run(run_worker(settings, concurrency or settings.worker_concurrency))
-    return 0
+    return eventloop.run(run_worker(settings, concurrency or settings.worker_concurrency))

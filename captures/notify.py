@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Iterator
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from sessions.redis_types import text
-
-log = logging.getLogger(__name__)
-
-RESUBSCRIBE_DELAY_S = 1.0
 
 
 class DoneListener:
@@ -27,18 +23,15 @@ class DoneListener:
         self._subscribed = asyncio.Event()
 
     async def run(self) -> None:
-        """Listen until cancelled; resubscribes after a Redis outage."""
-        while True:
-            try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError):
-                self._subscribed.clear()
-                log.warning("capture notifications interrupted; resubscribing")
-                # Long-polls re-read the record when woken, so waking them all is safe.
-                self._wake_all()
-                await asyncio.sleep(RESUBSCRIBE_DELAY_S)
+        """Listen until cancelled. An interruption (Redis went away) wakes every waiter and
+        ends the loop; the process's loop group starts it again (a new subscription) once
+        Redis answers."""
+        try:
+            await self._listen()
+        finally:
+            self._subscribed.clear()
+            # Long-polls re-read the record when woken, so waking them all is safe.
+            self._wake_all()
 
     async def _listen(self) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
@@ -48,6 +41,7 @@ class DoneListener:
             async for message in pubsub.listen():
                 if message and message.get("type") == "message":
                     self._wake(text(message["data"]))
+            raise RedisConnectionError("the subscription ended")  # to be made again
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()

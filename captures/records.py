@@ -77,6 +77,15 @@ return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 """
 
 
+# KEYS: record; ARGV: field/value pairs. A record Redis lost (it came back empty) stays lost:
+# a late attempt must not leave a partial one behind.
+_SET_IF_PRESENT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+
 class CaptureRecord:
     """A stored capture with its public form."""
 
@@ -131,6 +140,7 @@ class CaptureStore:
         self.keys = keys
         self._finish = redis.register_script(_FINISH)
         self._start = redis.register_script(_START)
+        self._set_if_present = redis.register_script(_SET_IF_PRESENT)
 
     async def create(self, record: dict[str, str], sealed: bytes) -> None:
         """Store the record and its sealed payload (one slot, atomically), then queue it."""
@@ -158,8 +168,10 @@ class CaptureStore:
         )
 
     async def set_fields(self, capture_id: str, values: dict[str, str]) -> None:
-        """Update non-state fields (the session id of the running attempt)."""
-        await self._redis.hset(self.keys.capture(capture_id), mapping=fields(values))
+        """Update non-state fields (the session id of the running attempt), if the record
+        is still there."""
+        flat = [item for pair in values.items() for item in pair]
+        await self._set_if_present(keys=[self.keys.capture(capture_id)], args=flat)
 
     async def finish(
         self,

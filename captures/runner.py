@@ -9,10 +9,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from playwright.async_api import Error as PlaywrightError
+
 from captures.models import CaptureRequest, step_action
 from sessions.action_models import ActionRequest
 from sessions.engine import SessionEngine
-from sessions.errors import SessionError
+from sessions.errors import BrowserUnavailable, CapacityExceeded, ConcurrencyLimited, SessionError
 from sessions.models import SessionOptions
 from storage import Storage
 
@@ -35,6 +37,14 @@ _MESSAGES = {
     "CAPTURE_TIMEOUT": "The capture did not finish within its time budget.",
     "INTERNAL": "The capture failed because of an internal error.",
 }
+AUTH_REFUSED = "The browser refused the capture's auth cookies (check their fields)."
+
+RETRIED_ERRORS: tuple[type[SessionError], ...] = (
+    CapacityExceeded,  # this worker is full or stopping
+    ConcurrencyLimited,  # the workspace's sessions may close meanwhile
+    BrowserUnavailable,  # the browser is being relaunched
+)
+"""Engine errors opening a capture's session that a later attempt can get past."""
 
 
 class CaptureFailed(Exception):
@@ -77,14 +87,30 @@ class CaptureRunner:
         )
 
     async def open(self, owner: Owner, request: CaptureRequest) -> str:
-        """Create the capture's session; its id."""
-        record = await self._engine.create(
-            owner.key_id,
-            owner.workspace_id,
-            self.session_options(request),
-            kind="capture",
-            extra={"captureId": owner.capture_id},
-        )
+        """Create the capture's session; its id.
+
+        An error no retry can get past (the browser refused the auth cookies, any other
+        engine error) is a :class:`CaptureFailed`; the rest is raised as is, to be retried.
+        """
+        try:
+            record = await self._engine.create(
+                owner.key_id,
+                owner.workspace_id,
+                self.session_options(request),
+                kind="capture",
+                extra={"captureId": owner.capture_id},
+            )
+        except RETRIED_ERRORS:
+            raise
+        except SessionError as err:
+            raise CaptureFailed(err.code, err.message) from err
+        except PlaywrightError as err:
+            # With the browser up, only the injected cookies can make a context fail.
+            if request.auth is None or not request.auth.cookies:
+                raise
+            if not await self._engine.is_ready():
+                raise
+            raise CaptureFailed("ACTION_FAILED", AUTH_REFUSED) from err
         return record.id
 
     async def run(self, owner: Owner, session_id: str, request: CaptureRequest) -> dict[str, Any]:

@@ -8,8 +8,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from captures.keys import GROUP
 from captures.models import CaptureRequest
@@ -19,7 +20,8 @@ from sessions.crypto import PayloadBox, PayloadError
 from sessions.instances import Instances
 from sessions.redis_types import text
 from sessions.registry import CloseReason, Registry, Status
-from sessions.tasks import TaskSet, cancel_and_wait
+from sessions.supervisor import is_outage
+from sessions.tasks import TaskSet
 from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -77,39 +79,56 @@ class CaptureWorker:
                 raise
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Claim and run jobs until ``stop`` is set, then drain within the grace period."""
-        keeper = asyncio.get_running_loop().create_task(self._keep_claimed(), name="keep")
-        try:
-            while not stop.is_set():
-                free = self.config.concurrency - self._in_flight
-                if free <= 0:
-                    await _first(self._room.wait(), stop.wait())
-                    continue
-                entries = await self._reclaim(free) or await self._read(free)
-                for entry_id, capture_id in entries:
-                    if entry_id not in self._running:
-                        self._start(entry_id, capture_id)
-            await self._drain()
-        finally:
-            await cancel_and_wait(keeper)
+        """Claim jobs and start them until ``stop`` is set (then :meth:`drain`).
 
-    async def _keep_claimed(self) -> None:
-        """Reset the idle time of running jobs, so only a dead worker's jobs get reclaimed."""
+        Redis going away ends it with the error, for the process's loop group to start it
+        again once Redis answers; running jobs are kept meanwhile.
+        """
+        while not stop.is_set():
+            free = self.config.concurrency - self._in_flight
+            if free <= 0:
+                await _first(self._room.wait(), stop.wait())
+                continue
+            for entry_id, capture_id in await self._claim(free):
+                if entry_id not in self._running:
+                    self._start(entry_id, capture_id)
+
+    async def _claim(self, count: int) -> list[tuple[str, str]]:
+        """A dead worker's jobs first, then new ones; makes the group again if Redis lost it
+        (it came back empty)."""
+        try:
+            return await self._reclaim(count) or await self._read(count)
+        except ResponseError as err:
+            if "NOGROUP" not in str(err):
+                raise
+        log.warning("capture consumer group missing; creating it again", extra={"event": "nogroup"})
+        await self.join_group()
+        return []
+
+    async def keep_claimed(self) -> None:
+        """Reset the idle time of running jobs, so only a dead worker's jobs get reclaimed
+        (a loop of its own, run until cancelled)."""
         interval_s = self.config.visibility_ms / 3000
         while True:
             await asyncio.sleep(interval_s)
-            if self._running:
-                try:
-                    await self._redis.xclaim(
-                        self._stream,
-                        GROUP,
-                        self.config.worker_id,
-                        min_idle_time=0,
-                        message_ids=list(self._running),
-                        justid=True,
-                    )
-                except (RedisError, OSError):
-                    log.warning("could not refresh running jobs")
+            if not self._running:
+                continue
+            try:
+                await self._redis.xclaim(
+                    self._stream,
+                    GROUP,
+                    self.config.worker_id,
+                    min_idle_time=0,
+                    message_ids=list(self._running),
+                    justid=True,
+                )
+            except ResponseError as err:
+                if "NOGROUP" not in str(err):
+                    raise  # else their jobs went with the stream: nothing left to hold
+
+    async def aclose(self) -> None:
+        """Cancel the jobs still running (they stay in the stream, to be reclaimed)."""
+        await self._jobs.aclose()
 
     async def _read(self, count: int) -> list[tuple[str, str]]:
         reply: Any = await self._redis.xreadgroup(
@@ -168,19 +187,30 @@ class CaptureWorker:
         await self._capture(record, attempt, request)
 
     async def _request(self, record: CaptureRecord) -> CaptureRequest | None:
+        """The decrypted request; None when it is gone or unreadable (no retry can help)."""
         sealed = await self._store.payload(record.id)
         if sealed is None:
             return None
         try:
             return CaptureRequest.model_validate_json(self._box.open(record.id, sealed))
-        except PayloadError:
-            log.error("capture payload unreadable", extra={"captureId": record.id})
+        except (PayloadError, ValidationError) as err:
+            log.error(
+                "capture payload unreadable",
+                extra={"captureId": record.id, "errorType": type(err).__name__},
+            )
             return None
 
     async def _capture(self, record: CaptureRecord, attempt: int, request: CaptureRequest) -> None:
+        """One attempt. A failure no retry can get past fails the capture now, with its
+        code; Redis going away or an unknown fault while opening leaves the job to be
+        retried."""
         owner = Owner(record.id, record.key_id, record.raw["workspaceId"])
         started = now_ms()
-        session_id = await self._runner.open(owner, request)
+        try:
+            session_id = await self._runner.open(owner, request)
+        except CaptureFailed as failure:
+            await self._fail(record, attempt, failure)
+            return
         await self._store.set_fields(record.id, {"sessionId": session_id})
         try:
             facts = await self._runner.run(owner, session_id, request)
@@ -190,7 +220,9 @@ class CaptureWorker:
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as err:
+            if is_outage(err):
+                raise  # the job stays pending; it is retried once Redis answers
             log.exception("capture failed", extra={"captureId": record.id})
             await self._runner.close(owner, session_id)
             await self._fail(record, attempt, CaptureFailed("INTERNAL"))
@@ -228,7 +260,7 @@ class CaptureWorker:
         last_seen = beat or session.ms("lastActivityAt") or session.ms("startedAt") or now_ms()
         await self._registry.close(session, CloseReason.INSTANCE_LOST, last_seen)
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
         """Finish in-flight jobs within the grace period; the rest stay to be reclaimed."""
         if self._in_flight:
             log.info("draining", extra={"event": "worker_draining", "inFlight": self._in_flight})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
@@ -20,7 +19,7 @@ from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.models import SessionOptions
 from sessions.registry import SessionRecord, Status
 from sessions.router import Answer, Forwarded, Router, raise_answer
-from sessions.tasks import cancel_and_wait
+from sessions.supervisor import LoopGroup, RedisLink
 from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -35,14 +34,23 @@ class SessionService:
         router: Router,
         instances: Instances,
         heartbeat_s: float,
+        link: RedisLink,
     ) -> None:
         self.engine = engine
         self.instance_id = engine.config.instance_id
         self._router = router
         self._instances = instances
         self._draining = False
-        self._heart = Heart(instances, engine.registry, self.describe, heartbeat_s)
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops: LoopGroup | None = None
+        self._heart = Heart(
+            instances,
+            engine.registry,
+            self.describe,
+            heartbeat_s,
+            link=link,
+            healthy=lambda: self._loops is None or self._loops.healthy(),
+            on_return=self._redis_returned,
+        )
 
     def describe(self) -> InstanceInfo:
         """This instance's heartbeat."""
@@ -55,29 +63,35 @@ class SessionService:
             last_beat_ms=now_ms(),
         )
 
-    async def start(self) -> None:
-        """Join the instance table and serve the inbox."""
+    async def start(self, loops: LoopGroup) -> None:
+        """Join the instance table; beat and serve the inbox in the process's loop group."""
         self._router.bind(self._handle)
         await self._heart.start()
-        loop = asyncio.get_running_loop()
-        self._loops = [
-            loop.create_task(self._heart.run(), name="heartbeat"),
-            loop.create_task(self._router.serve(), name="inbox"),
-        ]
+        self._loops = loops
+        loops.add("heartbeat", self._heart.run)
+        loops.add("inbox", self._router.serve)
 
     async def aclose(self) -> None:
         """Stop taking sessions, close ours as ``shutdown`` (billed), leave the table."""
         self._draining = True
-        try:
-            await self._instances.beat(self.describe())
-        except (RedisError, OSError):
-            log.warning("could not announce draining")  # the sessions still close below
+        if self._loops is None or self._loops.failed is None:
+            try:
+                await self._instances.beat(self.describe())
+            except (RedisError, OSError):
+                log.warning("could not announce draining")  # the sessions still close below
         await self.engine.aclose()
-        await cancel_and_wait(*self._loops)
+        if self._loops is not None:
+            await self._loops.stop("heartbeat", "inbox")  # no beat may follow the goodbye
+        await self._router.aclose()
         try:
             await self._instances.forget(self.instance_id)
         except (RedisError, OSError):
             log.warning("could not leave the instance table; others will time it out")
+
+    async def _redis_returned(self) -> None:
+        """Redis came back: sessions whose record it lost (it came back empty) are closed
+        here, unbilled, since nothing is left to bill them against."""
+        await self.engine.drop_unrecorded()
 
     # The API -------------------------------------------------------------------------
 

@@ -36,7 +36,8 @@ from sessions.models import SessionOptions
 from sessions.observer import NoObserver, Observer
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
 from sessions.render import Rendered
-from sessions.tasks import TaskSet, cancel_and_wait
+from sessions.supervisor import LoopGroup
+from sessions.tasks import TaskSet
 from sessions.timefmt import now_ms
 from storage import Storage
 
@@ -77,18 +78,16 @@ class SessionEngine:
         self._warm = WarmPool(self._factory, config.warm_contexts, self._tasks)
         self._deadlines = DeadlineQueue(self._due)
         self._live: dict[str, LiveSession] = {}
-        self._loop_task: asyncio.Task[None] | None = None
         self._accepting = False
 
     # Lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start the egress proxy, the browser, the warm pool and the deadline loop."""
+    async def start(self, loops: LoopGroup) -> None:
+        """Start the egress proxy, the browser, the warm pool and the deadline loop (in the
+        process's supervised ``loops``, which stop it)."""
         await self._proxy.start()
         await self._host.start()
-        self._loop_task = asyncio.get_running_loop().create_task(
-            self._deadlines.run(), name="session-deadlines"
-        )
+        loops.add("session-deadlines", self._deadlines.run)
         self._warm.refill()
         self._accepting = True
 
@@ -99,8 +98,6 @@ class SessionEngine:
             *(self._close_live(s, reason) for s in list(self._live.values())),
             return_exceptions=True,
         )
-        if self._loop_task is not None:
-            await cancel_and_wait(self._loop_task)
         await self._warm.aclose()
         await self._tasks.aclose()
         await self._host.aclose()
@@ -363,7 +360,9 @@ class SessionEngine:
         self._deadlines.discard(live.id)
         await live.counted()
         record = await self.registry.get(live.id)
-        assert record is not None
+        if record is None:
+            await self._drop_unbilled(live)
+            raise SessionNotFound()
         changed, final = await asyncio.shield(self.registry.close(record, reason, now_ms()))
         if self._live.pop(live.id, None) is not None:
             await self._factory.discard(live.made, reason.value)
@@ -374,6 +373,22 @@ class SessionEngine:
                 extra={"event": "session_closed", "sessionId": live.id, "reason": reason.value},
             )
         return final
+
+    async def drop_unrecorded(self) -> int:
+        """Close the sessions here whose record Redis lost; how many."""
+        lost = [s for s in list(self._live.values()) if await self.registry.get(s.id) is None]
+        for live in lost:
+            await self._drop_unbilled(live)
+        return len(lost)
+
+    async def _drop_unbilled(self, live: LiveSession) -> None:
+        """Close a session whose record Redis lost (it came back empty): nothing to bill."""
+        live.closing = True
+        self._deadlines.discard(live.id)
+        if self._live.pop(live.id, None) is not None:
+            await self._factory.discard(live.made, "record_lost")
+            self.observer.session_closed(live.kind, 0)
+            log.warning("session record lost", extra={"event": "record_lost", "sessionId": live.id})
 
     async def _due(self, session_id: str) -> None:
         live = self._live.get(session_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sessions.keys import SessionKeys
 from sessions.redis_types import fields, text, text_dict
 from sessions.registry import CloseReason, Registry
+from sessions.supervisor import RedisLink, is_outage
 from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,14 @@ async def finalise_previous_run(instances: Instances, registry: Registry, instan
 
 
 class Heart:
-    """Beats for this instance and finalises lost ones, every ``interval_s``."""
+    """Beats for this instance and finalises lost ones, every ``interval_s``.
+
+    It beats only while ``healthy()`` (every background loop of the process runs), so an
+    instance that cannot answer forwarded requests is soon taken for lost. After Redis
+    comes back it calls ``on_return`` once, and it finalises no other instance until the
+    others have had an instance timeout to beat again: after an outage every heartbeat in
+    Redis is old, and a sweep at once would take every live instance for lost.
+    """
 
     def __init__(
         self,
@@ -157,11 +165,20 @@ class Heart:
         registry: Registry,
         describe: Callable[[], InstanceInfo],
         interval_s: float,
+        *,
+        link: RedisLink | None = None,
+        healthy: Callable[[], bool] = lambda: True,
+        on_return: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._instances = instances
         self._registry = registry
         self._describe = describe
         self._interval_s = interval_s
+        self._link = link
+        self._healthy = healthy
+        self._on_return = on_return
+        self._returns_seen = link.returns if link is not None else 0
+        self._sweep_failing = False
 
     async def start(self) -> None:
         """Finish a previous run under the same id, then beat for the first time."""
@@ -169,20 +186,42 @@ class Heart:
         await self.beat_once()
 
     async def beat_once(self) -> None:
-        """One heartbeat and one sweep for lost instances."""
-        await self._instances.beat(self._describe())
-        await finalise_lost(self._instances, self._registry)
+        """One heartbeat (while healthy) and one sweep for lost instances."""
+        if self._healthy():
+            await self._instances.beat(self._describe())
+        link = self._link
+        if link is None:
+            await self._sweep()
+            return
+        if link.returns != self._returns_seen:
+            self._returns_seen = link.returns
+            if self._on_return is not None:
+                await self._on_return()
+        if link.settled(self._instances.timeout_ms / 1000):
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        """Finalise lost instances; a failure that is not an outage never stops the beat."""
+        try:
+            await finalise_lost(self._instances, self._registry)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            if is_outage(err):
+                raise
+            if not self._sweep_failing:  # logged once until a sweep succeeds again
+                log.warning(
+                    "sweep for lost instances failed", extra={"errorType": type(err).__name__}
+                )
+            self._sweep_failing = True
+        else:
+            self._sweep_failing = False
 
     async def run(self) -> None:
-        """Until cancelled; a Redis outage is logged and retried on the next tick."""
+        """Until cancelled; a failure ends it, for the process's loop group to handle."""
         me = asyncio.current_task()
         while True:
-            try:
-                await self.beat_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("heartbeat failed", exc_info=False)
+            await self.beat_once()
             if me is not None and me.cancelling():
                 raise asyncio.CancelledError  # a library swallowed our cancellation
             await asyncio.sleep(self._interval_s)

@@ -2,7 +2,9 @@
 
 Each instance pops its inbox (a Redis list) with a bounded blocking read; a forwarder
 pushes a request there and waits on a reply list of its own, checking between bounded
-waits that the owner still beats, so a request never hangs on a dead owner.
+waits that the owner still beats. A forwarder waits at most its forward timeout, whatever
+the owner does: then it takes its request back out of the inbox, and an owner that pops it
+later (it was frozen) drops it unread, so a request given up on never runs late.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
 from sessions import errors
@@ -22,12 +25,16 @@ from sessions.crypto import PayloadBox
 from sessions.instances import Instances
 from sessions.keys import INBOX_TTL_S, SessionKeys
 from sessions.redis_types import text
+from sessions.supervisor import OUTAGE_ERRORS
 from sessions.tasks import TaskSet
+from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
 
 WAIT_SLICE_S = 1.0
 """Longest single blocking read; between reads the owner's heartbeat is checked."""
+GIVE_UP_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *OUTAGE_ERRORS)
+"""What ends a forward with 503: its time is up, or Redis is away."""
 
 
 class Forwarded(BaseModel):
@@ -41,6 +48,12 @@ class Forwarded(BaseModel):
     action: dict[str, Any] | None = None
     sealed_options: str | None = None  # AES-GCM: auth state stays encrypted in Redis
     origin: str = ""
+    deadline_ms: int = 0
+    """Wall-clock ms after which the forwarder no longer waits; 0: none (older senders)."""
+
+    def expired(self) -> bool:
+        """True once the forwarder has given up on this request."""
+        return 0 < self.deadline_ms < now_ms()
 
 
 class Answer(BaseModel):
@@ -90,12 +103,14 @@ class Router:
         instance_id: str,
         instances: Instances,
         box: PayloadBox,
+        timeout_s: float,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self.instance_id = instance_id
         self._instances = instances
         self.box = box
+        self.timeout_s = timeout_s
         self._handler: Handler | None = None
         self._tasks = TaskSet()
 
@@ -116,35 +131,79 @@ class Router:
         return uuid.uuid4().hex
 
     async def forward(self, owner: str, message: Forwarded) -> Answer:
-        """Send ``message`` to ``owner`` and wait for its answer (or 503 if it is gone)."""
+        """Send ``message`` to ``owner`` and wait for its answer: 503 when the owner is gone,
+        does not answer within the forward timeout, or Redis is away."""
+        try:
+            # The outer bound only matters when Redis itself stalls mid-command.
+            async with asyncio.timeout(self.timeout_s + WAIT_SLICE_S):
+                return await self._exchange(owner, message)
+        except GIVE_UP_ERRORS as err:
+            raise errors.OwnerUnavailable() from err
+
+    async def _exchange(self, owner: str, message: Forwarded) -> Answer:
         if not self._instances.is_alive(await self._instances.last_beat(owner)):
             raise errors.OwnerUnavailable()
+        deadline = time.monotonic() + self.timeout_s
         message.origin = self.instance_id
+        message.deadline_ms = now_ms() + int(self.timeout_s * 1000)
         inbox = self._keys.inbox(owner)
         reply = self._keys.reply(message.id)
+        sent = message.model_dump_json()
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(inbox, message.model_dump_json())
+            pipe.rpush(inbox, sent)
             pipe.expire(inbox, INBOX_TTL_S)
             await pipe.execute()
-        while True:
-            got: Any = await self._redis.blpop([reply], timeout=WAIT_SLICE_S)
+        while (left := deadline - time.monotonic()) > 0:
+            # BLPOP's timeout 0 means "for ever": never let the slice round down to it.
+            got: Any = await self._redis.blpop([reply], timeout=max(0.01, min(WAIT_SLICE_S, left)))
             if got is not None:
                 return Answer.model_validate_json(text(got[1]))
             if not self._instances.is_alive(await self._instances.last_beat(owner)):
-                raise errors.OwnerUnavailable()
+                break
+        # Given up: take the request back so a frozen owner cannot run it once it wakes.
+        await self._redis.lrem(inbox, 1, sent)
+        raise errors.OwnerUnavailable()
 
     async def serve(self) -> None:
-        """Pop the inbox until cancelled; each request runs in its own task, in order."""
+        """Pop the inbox until cancelled; each request runs in its own task, in order.
+
+        A message that is not a request is logged (never its content: it could hold
+        secrets) and skipped; one whose forwarder gave up is dropped unread.
+        """
         inbox = self._keys.inbox(self.instance_id)
-        try:
-            while True:
+        while True:
+            try:
                 got: Any = await self._redis.blpop([inbox], timeout=WAIT_SLICE_S)
-                if got is None:
-                    continue
-                message = Forwarded.model_validate_json(text(got[1]))
-                self._tasks.spawn(self._answer(message), name=f"forwarded-{message.op}")
-        finally:
-            await self._tasks.aclose()
+            except UnicodeDecodeError:
+                log.warning("unreadable forwarded request skipped", extra={"event": "inbox_skip"})
+                continue
+            if got is None:
+                continue
+            message = self._parse(text(got[1]))
+            if message is None:
+                continue
+            if message.expired():
+                log.info(
+                    "forwarded request expired before it was read",
+                    extra={"event": "inbox_expired", "op": message.op},
+                )
+                continue
+            self._tasks.spawn(self._answer(message), name=f"forwarded-{message.op}")
+
+    @staticmethod
+    def _parse(raw: str) -> Forwarded | None:
+        try:
+            return Forwarded.model_validate_json(raw)
+        except ValidationError:
+            log.warning(
+                "malformed forwarded request skipped",
+                extra={"event": "inbox_skip", "bytes": len(raw)},
+            )
+            return None
+
+    async def aclose(self) -> None:
+        """Cancel the forwarded requests still running here (after the inbox stopped)."""
+        await self._tasks.aclose()
 
     async def _answer(self, message: Forwarded) -> None:
         assert self._handler is not None

@@ -36,10 +36,12 @@ def wait_until(predicate: object, timeout_s: float = 15.0, what: str = "conditio
 class RedisServer:
     """A private ``redis-server`` on a free port; can be stopped and started again."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, aof: bool = False) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.aof = aof
+        """Keep an append-only file in ``data_dir`` (a restart on the same dir keeps data)."""
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -50,7 +52,8 @@ class RedisServer:
         self._proc = subprocess.Popen(
             [
                 binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.data_dir),
+                "--save", "", "--appendonly", "yes" if self.aof else "no",
+                "--dir", str(self.data_dir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -67,6 +70,13 @@ class RedisServer:
             wait_until(answers, what="redis-server")
         finally:
             client.close()
+
+    def kill(self) -> None:
+        """SIGKILL the server, like a crash (no shutdown save)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL)."""
