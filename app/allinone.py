@@ -123,7 +123,7 @@ def _overrides(var_dir: Path) -> dict[str, Any]:
     return overrides
 
 
-async def _run(host: str, port: int, domains: list[str]) -> None:
+async def _run(host: str, port: int, domains: list[str]) -> int:
     base = load_settings(**_overrides(VAR_DIR))
     async with AsyncExitStack() as stack:
         update: dict[str, Any] = {}
@@ -141,7 +141,7 @@ async def _run(host: str, port: int, domains: list[str]) -> None:
         stack.push_async_callback(stop_process, worker, settings.worker_grace_s + 10)
         stop = asyncio.Event()
         stop_on_signals(stop, deadline_s=settings.worker_grace_s + 60)
-        await serve_api(settings, host, port, stop)
+        return await serve_api(settings, host, port, stop)
 
 
 async def start_worker(settings: Settings) -> asyncio.subprocess.Process:
@@ -165,7 +165,6 @@ def _announce_key(created: dict[str, Any]) -> None:
 
 
 def run_all_in_one(host: str, port: int, domains: list[str]) -> int:
-    """Run everything until SIGTERM / SIGINT."""
+    """Run everything until SIGTERM / SIGINT; the API's exit status."""
     configure_logging(os.environ.get("SESSIONSHOT_LOG_LEVEL", "INFO"))
-    eventloop.run(_run(host, port, domains))
-    return 0
+    return eventloop.run(_run(host, port, domains))
