@@ -4,7 +4,8 @@ Each instance pops its inbox (a Redis list) with a bounded blocking read; a forw
 pushes a request there and waits on a reply list of its own, checking between bounded
 waits that the owner still beats. A forwarder waits at most its forward timeout, whatever
 the owner does: then it takes its request back out of the inbox, and an owner that pops it
-later (it was frozen) drops it unread, so a request given up on never runs late.
+later (it was frozen) drops it unread, so a request given up on before the owner read it
+never runs.
 """
 
 from __future__ import annotations
