@@ -7,12 +7,15 @@ import logging
 from pydantic import ValidationError
 from quart import Quart, Response
 from quart_schema import RequestSchemaValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import (
     ApiError,
     Internal,
     NotFound,
+    ServiceUnavailable,
     ValidationFailed,
     error_response,
     for_status,
@@ -46,6 +49,10 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[type[ApiError], str | None]] = {
     BadRange: (ValidationFailed, None),
     # A JSON body that is not UTF-8 fails while it is decoded, before any validation.
     UnicodeDecodeError: (ValidationFailed, "Malformed request body."),
+    # Redis away (down, restarting, still loading its data: BusyLoadingError is one of
+    # these): retryable, not a server fault.
+    RedisConnectionError: (ServiceUnavailable, None),
+    RedisTimeoutError: (ServiceUnavailable, None),
 }
 
 
@@ -57,6 +64,8 @@ def to_api_error(err: Exception) -> ApiError | None:
         mapped = _DOMAIN_ERRORS.get(cls)
         if mapped is not None:
             api_cls, message = mapped
+            if api_cls is ServiceUnavailable:  # its own words would name internals
+                return ServiceUnavailable(headers={"Retry-After": "1"})
             return api_cls(message or str(err) or None)
     return None
 

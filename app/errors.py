@@ -92,6 +92,17 @@ class RateLimited(ApiError):
     status, code, default_message = 429, "RATE_LIMITED", "Rate limit exceeded."
 
 
+class ServiceUnavailable(ApiError):
+    """A backend the request needs (Redis) is away for now; the same request can succeed
+    once it is back."""
+
+    status, code, default_message = (
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The service is briefly unavailable; retry shortly.",
+    )
+
+
 class Internal(ApiError):
     """Anything unexpected; the message never reveals internals."""
 

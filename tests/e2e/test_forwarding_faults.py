@@ -27,6 +27,8 @@ from tests.support.cluster import Cluster, Instance, wait_gone
 from tests.support.procs import RedisServer
 from tests.support.sites import CanarySite, TargetSite
 
+pytestmark = pytest.mark.slow
+
 INSTANCE_TIMEOUT_S = 20
 FORWARD_TIMEOUT_S = 3
 """Well below the test client's bound (``REQUEST_TIMEOUT_S``, 10 s) and the instance timeout:

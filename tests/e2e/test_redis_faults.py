@@ -24,6 +24,8 @@ from tests.support.capture_stack import CaptureStack, eventually, json_lines, ou
 from tests.support.procs import RedisServer, ServiceProcess
 from tests.support.sites import CanarySite, TargetSite
 
+pytestmark = pytest.mark.slow
+
 INSTANCE_TIMEOUT_S = 3
 OUTAGE_S = INSTANCE_TIMEOUT_S + 1.5
 """Each outage lasts longer than the instance timeout: when Redis is back, every heartbeat
@@ -67,12 +69,21 @@ async def _ready_status(stack: CaptureStack) -> int:
     return (await stack.http.get("/readyz", timeout=10)).status_code
 
 
-async def _outage(stack: CaptureStack, redis: RedisServer, worker: ServiceProcess) -> None:
-    """SIGKILL Redis; ``/readyz`` must say 503 for the whole outage, the processes live on."""
+async def _outage(
+    stack: CaptureStack, redis: RedisServer, worker: ServiceProcess, key: str
+) -> None:
+    """SIGKILL Redis; ``/readyz`` must say 503 for the whole outage, requests that need Redis
+    a retryable 503 (never a 500), and the processes live on."""
     redis.kill()
     await eventually(lambda: _is(stack, 503), 20, "/readyz 503 while Redis is away")
     body = (await stack.http.get("/readyz", timeout=10)).json()
     assert body["status"] == "unavailable" and body["checks"]["redis"] == "error", body
+    for path in ("/v1/sessions", "/api/captures/cap_x"):
+        away = await stack.http.get(path, headers=_auth(key), timeout=20)
+        assert away.status_code == 503, away.text
+        assert away.headers["Retry-After"] == "1"
+        code = away.json()["code"] if path.startswith("/v1/") else away.json()["error"]["code"]
+        assert code == "SERVICE_UNAVAILABLE", away.text
     await asyncio.sleep(OUTAGE_S)
     assert await _ready_status(stack) == 503
     _assert_running(stack, worker)
@@ -129,7 +140,7 @@ async def test_serve_and_worker_live_through_redis_lost_empty_then_with_its_aof(
     await _session_works(stack, key, lost_sid, target_site)
 
     # 1. Redis comes back empty: no workspaces, no sessions, no capture group.
-    await _outage(stack, aof_redis, worker)
+    await _outage(stack, aof_redis, worker, key)
     aof_redis.data_dir = tmp_path / "redis-2"
     await asyncio.to_thread(aof_redis.start)
     await eventually(lambda: _is(stack, 200), 30, "/readyz 200 once Redis is back")
@@ -153,7 +164,7 @@ async def test_serve_and_worker_live_through_redis_lost_empty_then_with_its_aof(
     )
 
     # 2. Redis comes back with its AOF: the session and its key are still there.
-    await _outage(stack, aof_redis, worker)
+    await _outage(stack, aof_redis, worker, key)
     await asyncio.to_thread(aof_redis.start)
     await eventually(lambda: _is(stack, 200), 30, "/readyz 200 once Redis is back")
     assert (stack.api.proc.pid, worker.proc.pid) == pids
