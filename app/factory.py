@@ -19,7 +19,7 @@ from app.jsonbody import bound_request_json
 from app.keys import AppKeys
 from app.lane import ActionLane
 from app.metrics import Metrics
-from app.routes import admin, captures, files, health, sessions, usage
+from app.routes import admin, captures, docs, files, health, sessions, usage
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
@@ -196,13 +196,15 @@ def create_app(
         info=Info(title="SessionShot", version=VERSION),
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         security=[{"bearer": []}],
+        # Its UIs load from CDNs; app.routes.docs serves them from this origin instead.
+        swagger_ui_path=None,
         redoc_ui_path=None,
         scalar_ui_path=None,
     )
     bound_request_json(app)
     middleware.install(app)
     error_handlers.install(app)
-    for module in (health, admin, sessions, captures, files, usage):
+    for module in (health, docs, admin, sessions, captures, files, usage):
         app.register_blueprint(module.blueprint)
 
     @app.while_serving
