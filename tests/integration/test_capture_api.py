@@ -549,7 +549,7 @@ async def test_rate_limited_with_retry_after(make_service: Factory) -> None:
     assert await service.state.redis.xlen(service.state.captures.keys.stream()) == 1
 
 
-async def test_internal_error_reveals_nothing(
+async def test_redis_away_is_a_503_that_reveals_nothing(
     tmp_redis: RedisServer, make_service: Factory
 ) -> None:
     # tmp_redis comes first so that it is torn down last, after the service has stopped.
@@ -564,7 +564,8 @@ async def test_internal_error_reveals_nothing(
             await service.http.get(created.json()["statusUrl"], headers=bearer(key)),
         ]
         for response in responses:
-            body = _api_shape(response, 500, "INTERNAL")
+            body = _api_shape(response, 503, "SERVICE_UNAVAILABLE")
+            assert response.headers["Retry-After"] == "1"
             message = body["error"]["message"]
             for leak in ("redis", "connection", "traceback", "errno", ".py", "/work", "6379"):
                 assert leak not in message.lower(), message
