@@ -32,6 +32,9 @@ from tests.support.capture_stack import (
 from tests.support.procs import RedisServer, ServiceProcess, alive, descendants
 from tests.support.sites import CanarySite, TargetSite
 
+# Real workers SIGKILLed, SIGTERMed and restarted: the slowest tier.
+pytestmark = pytest.mark.slow
+
 CAPTURE_TIMEOUT_S = 10
 GRACE_S = 20
 VISIBILITY_S = 15

@@ -27,6 +27,9 @@ from tests.support.cluster import Cluster, Instance, usage_totals, wait_gone
 from tests.support.procs import RedisServer, alive
 from tests.support.sites import OTHER_HOST, CanarySite, TargetSite
 
+# Real instances SIGKILLed, SIGTERMed and restarted under their ids.
+pytestmark = pytest.mark.slow
+
 INSTANCE_TIMEOUT_S = 3
 FINALISE_WITHIN_S = INSTANCE_TIMEOUT_S + 5
 """SPEC: a lost owner's sessions are finalised within the timeout plus 5 s."""

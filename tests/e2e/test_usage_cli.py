@@ -122,6 +122,7 @@ def ranges(today: date) -> list[tuple[str, str]]:
     ]
 
 
+@pytest.mark.slow
 async def test_usage_prints_what_the_api_answers(populated: dict[str, Any]) -> None:
     service: Service = populated["service"]
     http = service.http

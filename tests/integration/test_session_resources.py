@@ -7,6 +7,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import new_client
 from tests.support.procs import alive, descendants
@@ -36,6 +38,7 @@ async def _settled(service: Service) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow
 async def test_two_hundred_sessions_leave_nothing_behind(
     make_service: ServiceFactory, target_site: TargetSite, canary_site: CanarySite, tmp_path: Path
 ) -> None:
