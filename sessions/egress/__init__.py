@@ -10,7 +10,8 @@ from sessions.egress.addresses import (
 )
 from sessions.egress.browser_args import BROWSER_RESOLVER_FLAG, context_proxy_settings
 from sessions.egress.errors import EgressBlocked
-from sessions.egress.proxy import EgressPolicy, EgressProxy
+from sessions.egress.policy import EgressPolicy
+from sessions.egress.proxy import EgressProxy
 
 __all__ = [
     "ALLOWED_SCHEMES",

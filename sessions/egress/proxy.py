@@ -24,20 +24,17 @@ header, should one arrive, is ignored and never forwarded.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any, Self
-from urllib.parse import unquote, urlsplit
 
 from sessions.egress.addresses import (
     IPAddress,
-    IPNetwork,
     canonical_host,
     is_blocked_address,
     never_resolves,
@@ -48,69 +45,21 @@ from sessions.egress.http_head import (
     MAX_HEAD_BYTES,
     ProxyRequest,
     Target,
-    format_authority,
     origin_form_head,
     parse_target,
     read_request,
     respond,
 )
+from sessions.egress.policy import EgressPolicy
 from sessions.egress.refusals import RefusalLog
+from sessions.egress.upstream import Upstream, UpstreamError, open_via_upstream, pump
 
 _log = logging.getLogger(__name__)
 
 LISTEN_HOST = "127.0.0.1"
 CONNECT_TIMEOUT_S = 10.0
-_CHUNK = 64 * 1024
 _IN, _OUT = 0, 1
 _REFUSAL_STATUS = {"bad_host": 400, "bad_request": 400, "resolve_failed": 502}
-
-
-@dataclass(frozen=True)
-class EgressPolicy:
-    """What the proxy lets through.
-
-    ``allow_cidrs`` un-block otherwise private ranges; ``host_map`` pins names to
-    addresses (checked like resolved ones; keys are canonicalised); ``upstream_proxy``
-    is an ``http://[user:pass@]host:port`` proxy for endpoints that ask for it;
-    ``allowed_ports`` restricts target ports when set.
-    """
-
-    allow_cidrs: tuple[IPNetwork, ...] = ()
-    host_map: Mapping[str, str] = field(default_factory=dict)
-    upstream_proxy: str | None = None
-    allowed_ports: frozenset[int] | None = None
-
-    def __post_init__(self) -> None:
-        pinned = {
-            canonical_host(name): str(ipaddress.ip_address(ip))
-            for name, ip in self.host_map.items()
-        }
-        # Frozen means frozen: callers cannot mutate the map after the check.
-        object.__setattr__(self, "host_map", MappingProxyType(pinned))
-        if self.upstream_proxy is not None:
-            _Upstream.parse(self.upstream_proxy)
-
-
-@dataclass(frozen=True)
-class _Upstream:
-    host: str
-    port: int
-    authorization: str | None
-
-    @classmethod
-    def parse(cls, url: str) -> _Upstream:
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "http" or not parts.hostname:
-            raise ValueError(f"upstream proxy must be http://host:port, got {url!r}")
-        authorization = None
-        if parts.username is not None:
-            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-        return cls(parts.hostname, parts.port or 80, authorization)
-
-
-class _UpstreamError(Exception):
-    """The upstream proxy answered the chained CONNECT with a non-200 status."""
 
 
 @dataclass(eq=False)
@@ -163,7 +112,7 @@ class EgressProxy:
 
     def __init__(self, policy: EgressPolicy) -> None:
         self._policy = policy
-        self._upstream = _Upstream.parse(policy.upstream_proxy) if policy.upstream_proxy else None
+        self._upstream = Upstream.parse(policy.upstream_proxy) if policy.upstream_proxy else None
         self._started = False
         self._closed = False
         self._endpoints: dict[str, _Endpoint] = {}
@@ -356,7 +305,7 @@ class EgressProxy:
             return
         await self._relay(endpoint, request, target, (reader, writer), remote)
 
-    def _route(self, endpoint: _Endpoint, host: str) -> _Upstream | None:
+    def _route(self, endpoint: _Endpoint, host: str) -> Upstream | None:
         if not endpoint.upstream:
             return None
         if self._upstream is None:
@@ -417,15 +366,15 @@ class EgressProxy:
         await respond(writer, status, phrase, (f"X-Egress-Blocked: {exc.reason}",))
 
     async def _open_any(
-        self, addresses: Sequence[IPAddress], port: int, upstream: _Upstream | None
+        self, addresses: Sequence[IPAddress], port: int, upstream: Upstream | None
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         for address in addresses:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     if upstream is None:
                         return await asyncio.open_connection(str(address), port)
-                    return await _open_via_upstream(upstream, address, port)
-            except (OSError, TimeoutError, ValueError, _UpstreamError) as exc:
+                    return await open_via_upstream(upstream, address, port)
+            except (OSError, TimeoutError, ValueError, UpstreamError) as exc:
                 _log.debug("egress connect to %s:%s failed: %r", address, port, exc)
         return None
 
@@ -448,11 +397,11 @@ class EgressProxy:
                 head = origin_form_head(request, target)
                 remote_writer.write(head)
                 counters[_OUT] += len(head)
-            upload = self._spawn(endpoint, _pump(client_reader, remote_writer, counters, _OUT))
+            upload = self._spawn(endpoint, pump(client_reader, remote_writer, counters, _OUT))
             try:
                 # The target's EOF ends the exchange; the client's EOF only half-closes
                 # so a response still in flight can come back.
-                await _pump(remote_reader, client_writer, counters, _IN)
+                await pump(remote_reader, client_writer, counters, _IN)
             finally:
                 upload.cancel()
                 await asyncio.wait([upload])
@@ -465,41 +414,3 @@ def _canonical(host: str) -> str:
         return canonical_host(host)
     except ValueError:
         raise EgressBlocked(host, "bad_host") from None
-
-
-async def _pump(
-    source: asyncio.StreamReader, sink: asyncio.StreamWriter, counters: list[int], index: int
-) -> None:
-    try:
-        while data := await source.read(_CHUNK):
-            sink.write(data)
-            counters[index] += len(data)
-            await sink.drain()
-        if sink.can_write_eof():
-            sink.write_eof()
-    except OSError:
-        pass  # reset or broken pipe: this direction is over, the other side notices
-
-
-async def _open_via_upstream(
-    upstream: _Upstream, address: IPAddress, port: int
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection(upstream.host, upstream.port)
-    try:
-        authority = format_authority(str(address), port)
-        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
-        if upstream.authorization is not None:
-            lines.append(f"Proxy-Authorization: {upstream.authorization}")
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        await writer.drain()
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-            raise _UpstreamError(f"no CONNECT answer: {exc!r}") from None
-        status_line = head.split(b"\r\n", 1)[0].split()
-        if len(status_line) < 2 or status_line[1] != b"200":
-            raise _UpstreamError(head[:200].decode("latin-1"))
-    except BaseException:
-        writer.close()
-        raise
-    return reader, writer
