@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -10,10 +11,11 @@ from typing import Any
 import pytest
 
 from app.logs import configure_logging
-from tests.support.procs import RedisServer, ServiceProcess, base_env, wait_until
+from tests.support.procs import RedisServer, ServiceProcess, base_env
 from tests.support.service import Service, settings_env, settings_for_tests, start_service
 from tests.support.sites import CanarySite, TargetSite, host_map
 from tests.support.sites_fixtures import canary_baseline, canary_site, target_site, tls_material
+from tests.support.waiting import eventually
 
 ServiceFactory = Callable[..., Awaitable[Service]]
 
@@ -95,15 +97,15 @@ async def browser_service(
 
 
 @pytest.fixture(scope="session")
-def capture_worker(
+async def capture_worker(
     browser_service: Service, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServiceProcess]:
+) -> AsyncIterator[ServiceProcess]:
     """A real ``sessionshot worker`` process sharing the browser service's Redis and storage."""
     env = base_env(**{**settings_env(browser_service.settings), "SESSIONSHOT_WORKER_GRACE_S": "5"})
     worker = ServiceProcess(["worker"], env, tmp_path_factory.mktemp("worker"))
-    wait_until(lambda: "worker_ready" in worker.stderr + worker.stdout, 60, "worker_ready")
+    await eventually(lambda: "worker_ready" in worker.stderr + worker.stdout, 60, "worker_ready")
     yield worker
-    assert worker.terminate(timeout_s=60) == 0
+    assert await asyncio.to_thread(worker.terminate, 60) == 0
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from sessions.keys import SessionKeys
 from tests.conftest import browser_overrides
 from tests.support.capture_stack import (
     CaptureStack,
-    eventually,
     json_lines,
     output,
     redis_contents,
@@ -31,6 +30,7 @@ from tests.support.capture_stack import (
 )
 from tests.support.procs import RedisServer, ServiceProcess, alive, descendants
 from tests.support.sites import CanarySite, TargetSite
+from tests.support.waiting import eventually
 
 # Real workers SIGKILLed, SIGTERMed and restarted: the slowest tier.
 pytestmark = pytest.mark.slow

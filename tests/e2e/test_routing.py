@@ -11,6 +11,7 @@ Every instance browses the loopback HTTPS target site (``https://app.test:PORT``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,6 +27,7 @@ from tests.conftest import browser_overrides
 from tests.support.cluster import Cluster, Instance, usage_totals, wait_gone
 from tests.support.procs import RedisServer, alive
 from tests.support.sites import OTHER_HOST, CanarySite, TargetSite
+from tests.support.waiting import WaitTimedOut, eventually
 
 # Real instances SIGKILLed, SIGTERMed and restarted under their ids.
 pytestmark = pytest.mark.slow
@@ -196,6 +198,18 @@ async def test_actions_through_any_instance_run_on_the_owner(
 # --------------------------------------------------------------------------- owner lost
 
 
+async def _all_closed(
+    reader: Instance, key: str, sids: list[str], final: dict[str, dict[str, Any]]
+) -> bool:
+    """Read every session, keeping the latest read of each closed one in ``final``; True
+    once all of them are closed."""
+    for sid in sids:
+        session = _data(await reader.get_session(key, sid))
+        if session["status"] == "closed":
+            final[sid] = session
+    return len(final) == len(sids)
+
+
 async def _race_until_finalised(
     readers: list[Instance], key: str, sids: list[str]
 ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, httpx.Response]]]:
@@ -203,22 +217,22 @@ async def _race_until_finalised(
 
     Returns the final sessions and every action answer seen meanwhile.
     """
-    deadline = time.monotonic() + FINALISE_WITHIN_S
     final: dict[str, dict[str, Any]] = {}
     answers: list[tuple[str, httpx.Response]] = []
     done = asyncio.Event()
 
     async def poll() -> None:
         try:
-            while len(final) < len(sids):
-                assert time.monotonic() < deadline, (
-                    f"not finalised within {FINALISE_WITHIN_S} s of the kill: {sorted(final)}"
-                )
-                for sid in sids:
-                    session = _data(await readers[0].get_session(key, sid))
-                    if session["status"] == "closed":
-                        final[sid] = session
-                await asyncio.sleep(0.2)
+            await eventually(
+                lambda: _all_closed(readers[0], key, sids, final),
+                FINALISE_WITHIN_S,
+                "every session finalised after the kill",
+                interval_s=0.2,
+            )
+        except WaitTimedOut as err:
+            raise AssertionError(
+                f"not finalised within {FINALISE_WITHIN_S} s of the kill: {sorted(final)}"
+            ) from err
         finally:
             done.set()
 
@@ -421,14 +435,14 @@ async def test_instance_restarted_under_its_id_finalises_the_sessions_it_lost(
     await asyncio.sleep(INSTANCE_TIMEOUT_S + 0.5)
     back = await solo.restart(crashed)
 
-    deadline = time.monotonic() + FINALISE_WITHIN_S
     final: dict[str, dict[str, Any]] = {}
-    while len(final) < len(sids) and time.monotonic() < deadline:
-        for sid in sids:
-            session = _data(await back.get_session(key, sid))
-            if session["status"] == "closed":
-                final[sid] = session
-        await asyncio.sleep(0.2)
+    with contextlib.suppress(WaitTimedOut):  # the assertion below says what is stuck, and how
+        await eventually(
+            lambda: _all_closed(back, key, sids, final),
+            FINALISE_WITHIN_S,
+            "the crashed process's sessions finalised",
+            interval_s=0.2,
+        )
     states = {sid: _data(await back.get_session(key, sid))["status"] for sid in sids}
     stuck = await back.act(key, sids[0], "query", selector="#btn")
     fresh = await back.create_session(key)

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests.support.service import Service
+from tests.support.waiting import eventually
 
 ALLOWED = ("app.test", "other.test")
 
@@ -52,6 +53,15 @@ class Client:
 
     async def delete(self, session_id: str) -> httpx.Response:
         return await self.service.http.delete(f"/v1/sessions/{session_id}", headers=self.headers)
+
+    async def wait_closed(self, session_id: str, timeout_s: float = 30) -> dict[str, Any]:
+        """The session once it reads ``closed`` (asking again until ``timeout_s``)."""
+
+        async def closed() -> dict[str, Any] | None:
+            session = await self.get(session_id)
+            return session if session["status"] == "closed" else None
+
+        return await eventually(closed, timeout_s, f"session {session_id} to close")
 
 
 async def new_client(service: Service, domains: tuple[str, ...] = ALLOWED) -> Client:

@@ -20,6 +20,7 @@ from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
 from tests.support.service import Service
 from tests.support.sites import CanarySite, TargetSite
+from tests.support.waiting import eventually
 
 MAX_BODY = 2048
 VOLATILE = {"id", "createdAt", "startedAt", "expiresAt", "closedAt", "expiresInSeconds"}
@@ -314,11 +315,11 @@ async def test_an_action_whose_caller_hangs_up_still_runs_and_is_counted(
 
 async def wait_for_count(client: Client, session_id: str, count: int) -> None:
     """Wait (bounded) until the session has counted ``count`` actions."""
-    for _ in range(100):
-        if (await client.get(session_id))["actionCount"] >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the session never counted {count} actions")
+
+    async def counted() -> bool:
+        return bool((await client.get(session_id))["actionCount"] >= count)
+
+    await eventually(counted, 10, f"the session to count {count} actions")
 
 
 def test_the_lane_runs_every_request_hook_quart_would(pair: Pair) -> None:

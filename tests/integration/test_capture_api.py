@@ -6,6 +6,7 @@ processed by nobody: no worker runs here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -557,7 +558,7 @@ async def test_redis_away_is_a_503_that_reveals_nothing(
     key = await _allowed_key(service)
     created = await service.http.post("/api/captures", headers=bearer(key), json=_capture())
     assert created.status_code == 202, created.text
-    tmp_redis.stop()
+    await asyncio.to_thread(tmp_redis.stop)
     try:
         responses = [
             await service.http.post("/api/captures", headers=bearer(key), json=_capture()),
@@ -572,7 +573,7 @@ async def test_redis_away_is_a_503_that_reveals_nothing(
             assert str(tmp_redis.port) not in message
             assert "Traceback" not in response.text and "redis" not in response.text.lower()
     finally:
-        tmp_redis.start()
+        await asyncio.to_thread(tmp_redis.start)
 
 
 async def test_idempotency_key(make_service: Factory) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import redis.asyncio as aioredis
 
 from tests.support.procs import RedisServer
 from tests.support.service import ADMIN_TOKEN, Service
+from tests.support.waiting import eventually
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -165,17 +167,18 @@ async def test_readyz_follows_redis(make_service: object, tmp_redis: RedisServer
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": "ok", "browser": "ok"}
 
-    tmp_redis.stop()
+    await asyncio.to_thread(tmp_redis.stop)
     down = await service.http.get("/readyz")
     assert down.status_code == 503
     assert down.json()["status"] == "unavailable"
     assert down.json()["checks"] == {"redis": "error", "browser": "ok"}
     assert (await service.http.get("/healthz")).status_code == 200
 
-    tmp_redis.start()
-    for _ in range(100):
-        back = await service.http.get("/readyz")
-        if back.status_code == 200:
-            break
-        await asyncio.sleep(0.1)
+    await asyncio.to_thread(tmp_redis.start)
+
+    async def ready_again() -> httpx.Response | None:
+        response = await service.http.get("/readyz")
+        return response if response.status_code == 200 else None
+
+    back = await eventually(ready_again, 20, "/readyz 200 once Redis is back")
     assert back.status_code == 200 and back.json()["checks"]["redis"] == "ok"

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 from sessions.keys import SessionKeys
-from tests.integration.sessions_helpers import Client, new_client
+from tests.integration.sessions_helpers import new_client
 from tests.support.service import Service, settings_for_tests, start_service
 from tests.support.sites import TargetSite
 
@@ -18,15 +18,6 @@ async def _usage_credits(service: Service, ws_id: str) -> int:
     async for key in redis.scan_iter(match=pattern):
         total += int(await redis.hget(key, "credits") or 0)
     return total
-
-
-async def _wait_closed(client: Client, sid: str, limit_s: float = 20) -> dict[str, object]:
-    for _ in range(int(limit_s * 10)):
-        session = await client.get(sid)
-        if session["status"] == "closed":
-            return session
-        await asyncio.sleep(0.1)
-    raise AssertionError("session did not close")
 
 
 async def test_defaults_and_shape(browser_service: Service) -> None:
@@ -116,10 +107,10 @@ async def test_ttl_and_idle_expiry_close_and_bill(browser_service: Service) -> N
     client = await new_client(browser_service)
     ttl = (await client.create(maxTtlSeconds=10))["id"]
     idle = (await client.create(idleTimeoutSeconds=2))["id"]
-    idle_closed = await _wait_closed(client, idle)
+    idle_closed = await client.wait_closed(idle)
     assert idle_closed["closeReason"] == "idle_timeout"
     assert idle_closed["billedCredits"] == 1 and 2 <= idle_closed["durationSeconds"] <= 5
-    ttl_closed = await _wait_closed(client, ttl)
+    ttl_closed = await client.wait_closed(ttl)
     assert ttl_closed["closeReason"] == "expired"
     assert 10 <= ttl_closed["durationSeconds"] <= 12, "closed within 2 s of expiresAt"
     assert await _usage_credits(browser_service, client.workspace_id) == 2
@@ -132,7 +123,7 @@ async def test_actions_push_back_the_idle_timeout(browser_service: Service) -> N
         await asyncio.sleep(1)
         await client.ok(sid, "wait", ms=1)
     assert (await client.get(sid))["status"] == "active"
-    assert (await _wait_closed(client, sid))["closeReason"] == "idle_timeout"
+    assert (await client.wait_closed(sid))["closeReason"] == "idle_timeout"
 
 
 async def test_metadata_and_idempotency(browser_service: Service) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.integration.sessions_helpers import new_client
 from tests.support.procs import alive, descendants
 from tests.support.service import Service
 from tests.support.sites import CanarySite, TargetSite
+from tests.support.waiting import WaitTimedOut, eventually
 
 
 async def _browser_service(
@@ -24,11 +26,14 @@ async def _browser_service(
 
 async def _settled(service: Service) -> dict[str, int]:
     engine = service.state.engine
-    for _ in range(100):
+
+    def settled() -> bool:
         counts = engine.resource_counts()
-        if counts["warm"] == service.settings.warm_contexts and counts["tasks"] == 0:
-            break
-        await asyncio.sleep(0.05)
+        return counts["warm"] == service.settings.warm_contexts and counts["tasks"] == 0
+
+    # Best effort: each caller asserts what must hold of the figures read below.
+    with contextlib.suppress(WaitTimedOut):
+        await eventually(settled, 5, "the warm pool refilled, no task left", interval_s=0.05)
     pid = engine.browser_pid()
     assert pid is not None
     return {
@@ -57,17 +62,14 @@ async def test_two_hundred_sessions_leave_nothing_behind(
             await client.ok(sid, "goto", url=target_site.url("/form"))
         assert (await client.delete(sid)).status_code == 200
 
-    after = await _settled(service)
     # Renderers of the last closed contexts exit asynchronously, and a connection the test
     # sites' server saw close winds its tasks down within about a second.
-    for _ in range(100):
-        if (
-            after["processes"] <= baseline["processes"]
-            and after["loop_tasks"] <= baseline["loop_tasks"]
-        ):
-            break
-        await asyncio.sleep(0.1)
-        after = await _settled(service)
+    async def back_to_baseline() -> dict[str, int] | None:
+        now = await _settled(service)
+        processes_back = now["processes"] <= baseline["processes"]
+        return now if processes_back and now["loop_tasks"] <= baseline["loop_tasks"] else None
+
+    after = await eventually(back_to_baseline, 100, "processes and loop tasks back to baseline")
     assert after["sessions"] == 0
     assert after["contexts"] == baseline["contexts"]
     assert after["tasks"] == baseline["tasks"] == 0
@@ -110,11 +112,7 @@ async def test_crashed_browser_closes_and_bills_its_sessions(
     old_children = descendants(old_pid)
     os.kill(old_pid, signal.SIGKILL)
 
-    for _ in range(200):
-        session = await client.get(sid)
-        if session["status"] == "closed":
-            break
-        await asyncio.sleep(0.05)
+    session = await client.wait_closed(sid)
     assert session["closeReason"] == "browser_crashed" and session["billedCredits"] == 1
     late = await client.act(sid, "click", selector="#btn")
     assert late.status_code == 409
@@ -123,11 +121,8 @@ async def test_crashed_browser_closes_and_bills_its_sessions(
     await client.ok(fresh, "goto", url=target_site.url("/form"))
     new_pid = engine.browser_pid()
     assert new_pid not in (None, old_pid)
-    for _ in range(100):
-        if not any(alive(pid) for pid in old_children | {old_pid}):
-            break
-        await asyncio.sleep(0.05)
-    assert not any(alive(pid) for pid in old_children | {old_pid}), "no orphaned Chromium"
+    old_pids = old_children | {old_pid}
+    await eventually(lambda: not any(alive(pid) for pid in old_pids), 10, "no orphaned Chromium")
 
     children = descendants(new_pid)  # type: ignore[arg-type]
     await service.aclose()

@@ -33,6 +33,7 @@ from tests.support.sites import (
     host_map,
 )
 from tests.support.tls import TLSMaterial
+from tests.support.waiting import eventually
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -211,11 +212,8 @@ async def test_canary_counts_cleartext_and_tls(
     _, silent = await asyncio.open_connection(CANARY_IP, canary_site.port)
     silent.close()
     await silent.wait_closed()
-    for _ in range(500):  # the accept of the silent one may trail the client's close
-        if canary_baseline.new_connections >= 3:
-            break
-        await asyncio.sleep(0.01)
-    assert canary_baseline.new_connections >= 3
+    # The accept of the silent one may trail the client's close.
+    await eventually(lambda: canary_baseline.new_connections >= 3, 10, "three connections")
     mine = [(r.target, r.tls) for r in canary_baseline.new_requests if r.target != "/"]
     assert mine == [("/tls", True), ("/plain", False)]
     assert canary_baseline.touched

@@ -8,7 +8,6 @@ Exact day boundaries cannot be steered over HTTP; ``test_usage_property.py`` cov
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import os
@@ -74,16 +73,6 @@ def csv_row(session: dict[str, Any], key_id: str) -> dict[str, str]:
         "credits": str(session["billedCredits"]),
         "closeReason": session["closeReason"],
     }
-
-
-async def wait_closed(client: Client, session_id: str, limit_s: float = 20) -> dict[str, Any]:
-    """Poll a session until it is closed."""
-    for _ in range(int(limit_s * 20)):
-        session = await client.get(session_id)
-        if session["status"] == "closed":
-            return session
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{session_id} did not close")
 
 
 async def new_key(service: Service, ws_id: str, name: str) -> tuple[str, Client]:
@@ -158,7 +147,7 @@ async def test_reports_add_up_to_the_sessions_billed_credits(
     assert first.status_code == 200 and first.json()["closeReason"] == "closed"
     again = await a.delete(deleted_a)
     assert again.status_code == 200 and again.json() == first.json(), "repeat charges nothing"
-    assert (await wait_closed(a, idle_a))["closeReason"] == "idle_timeout"
+    assert (await a.wait_closed(idle_a))["closeReason"] == "idle_timeout"
     for client, sid in ((b, deleted_b), (c, deleted_c)):
         response = await client.delete(sid)
         assert response.status_code == 200 and response.json()["closeReason"] == "closed"
@@ -167,7 +156,7 @@ async def test_reports_add_up_to_the_sessions_billed_credits(
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     for client, sid in ((b, crashed_b), (c, crashed_c)):
-        assert (await wait_closed(client, sid))["closeReason"] == "browser_crashed"
+        assert (await client.wait_closed(sid))["closeReason"] == "browser_crashed"
     still_active = (await a.create())["id"]  # on the relaunched browser; never counted
 
     ws1_sessions = [

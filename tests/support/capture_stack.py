@@ -8,11 +8,9 @@ browsers are loading.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +20,9 @@ import redis.asyncio as aredis
 from app.settings import Settings
 from tests.support.procs import ServiceProcess, base_env, free_port
 from tests.support.service import ADMIN_TOKEN, settings_env, settings_for_tests
+from tests.support.waiting import eventually
 
 FINAL = ("completed", "failed")
-
-
-async def eventually(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    """Call ``check`` (sync or async) until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

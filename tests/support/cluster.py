@@ -11,10 +11,10 @@ NETWORK RULE: everything here binds and dials 127.0.0.1 only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from app.settings import Settings
 from sessions.keys import SessionKeys
 from tests.support.procs import ServiceProcess, alive, base_env, descendants, free_port
 from tests.support.service import ADMIN_TOKEN, settings_env, settings_for_tests
+from tests.support.waiting import WaitTimedOut, eventually
 
 REQUEST_TIMEOUT_S = 10.0
 """Every request to an instance is bounded: a hang is a failure, never a stuck test."""
@@ -149,16 +150,17 @@ class Cluster:
         return inst
 
     async def _wait_ready(self, inst: Instance) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
+        async def ready() -> bool:
             assert inst.proc.proc.poll() is None, f"{inst.id} exited: {inst.logs()[-3000:]}"
             try:
-                if (await inst.http.get("/readyz", timeout=2)).status_code == 200:
-                    return
+                return (await inst.http.get("/readyz", timeout=2)).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"{inst.id} not ready: {inst.logs()[-3000:]}"
-            await asyncio.sleep(0.1)
+                return False
+
+        try:
+            await eventually(ready, READY_TIMEOUT_S, f"{inst.id} /readyz")
+        except WaitTimedOut as err:
+            raise AssertionError(f"{inst.id} not ready: {inst.logs()[-3000:]}") from err
 
     async def new_key(self, domains: tuple[str, ...] = ("app.test",)) -> tuple[str, str]:
         """A fresh workspace allowed on ``domains`` (admin API); ``(workspace_id, api_key)``."""
@@ -221,12 +223,9 @@ def kill_pids(pids: set[int]) -> None:
 
 async def wait_gone(pids: set[int], timeout_s: float) -> set[int]:
     """Wait (bounded) until none of ``pids`` is alive; those still alive at the end."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        left = {pid for pid in pids if alive(pid)}
-        if not left or time.monotonic() > deadline:
-            return left
-        await asyncio.sleep(0.1)
+    with contextlib.suppress(WaitTimedOut):  # the caller decides what leftovers mean
+        await eventually(lambda: not any(alive(pid) for pid in pids), timeout_s, "exits")
+    return {pid for pid in pids if alive(pid)}
 
 
 async def usage_totals(redis: aredis.Redis, prefix: str, ws_id: str) -> dict[str, int]:

@@ -15,6 +15,7 @@ from app.server import hypercorn_config
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
 from tests.support.procs import free_port
+from tests.support.waiting import eventually
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 SECRET_KEY = "secret-key-for-tests-0123456789"
@@ -84,16 +85,16 @@ async def start_service(settings: Settings, *, action_lane: bool = True) -> Serv
     config = hypercorn_config("127.0.0.1", port)
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     http = httpx.AsyncClient(base_url=base_url, timeout=30)
-    for _ in range(400):
+
+    async def healthy() -> bool:
         if task.done():
-            task.result()
+            task.result()  # a server that failed to start fails the test with its error
         try:
-            if (await http.get("/healthz")).status_code == 200:
-                break
+            return (await http.get("/healthz")).status_code == 200
         except httpx.TransportError:
-            await asyncio.sleep(0.025)
-    else:
-        raise AssertionError("service did not start")
+            return False
+
+    await eventually(healthy, 15, "the service to start", interval_s=0.025)
     return Service(settings=settings, base_url=base_url, http=http, stop=stop, task=task, app=app)
 
 

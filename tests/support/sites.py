@@ -37,6 +37,7 @@ from quart import Quart, Response, request, websocket
 from werkzeug.http import parse_cookie
 
 from tests.support.tls import TLSMaterial
+from tests.support.waiting import WaitTimedOut, eventually
 
 TARGET_IP = "127.0.0.1"
 """Where the target site listens."""
@@ -1110,21 +1111,24 @@ class TargetSite:
 
     async def _wait_ready(self) -> None:
         assert self._task is not None
+        task = self._task
         client = self.tls.client_context()
         client.set_alpn_protocols(["http/1.1"])
-        for _ in range(200):
-            if self._task.done():
-                self._task.result()
+
+        async def ready() -> bool:
+            if task.done():
+                task.result()
                 raise RuntimeError("target site stopped while starting")
             try:
-                status = await _probe(self.bind_host, self.port, client, APP_HOST)
+                return await _probe(self.bind_host, self.port, client, APP_HOST) == 200
             except (OSError, ValueError, IndexError):
-                await asyncio.sleep(0.05)
-                continue
-            if status == 200:
-                return
-        await self.aclose()
-        raise RuntimeError("target site did not become ready")
+                return False
+
+        try:
+            await eventually(ready, 30, "the target site to answer", interval_s=0.05)
+        except WaitTimedOut:
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         """Stop serving (open connections get Hypercorn's 1 s grace) and wait."""
