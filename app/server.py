@@ -29,6 +29,17 @@ def hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
+def bind_now(config: Config) -> None:
+    """Open the listening sockets now and hand them to Hypercorn as descriptors.
+
+    Hypercorn binds only after the app's startup (browser, loops), and a bind failure
+    there leaves that startup running with nothing to stop it: a taken port must fail
+    first, with nothing started.
+    """
+    sockets = config.create_sockets()
+    config.bind = [f"fd://{sock.detach()}" for sock in sockets.insecure_sockets]
+
+
 def stop_on_signals(stop: asyncio.Event, deadline_s: float | None = None) -> None:
     """Set ``stop`` on SIGTERM or SIGINT.
 
@@ -64,8 +75,17 @@ async def serve_api(settings: Settings, host: str, port: int, stop: asyncio.Even
         failed.set()
         stop.set()
 
+    config = hypercorn_config(host, port)
+    try:
+        bind_now(config)
+    except OSError as err:
+        log.error(
+            "cannot listen",
+            extra={"event": "listen_failed", "host": host, "port": port, "reason": err.strerror},
+        )
+        return 1
     app = create_app(settings, on_fatal=fatal)
     log.info("serving", extra={"event": "serving", "host": host, "port": port})
-    await serve(app, hypercorn_config(host, port), shutdown_trigger=stop.wait)
+    await serve(app, config, shutdown_trigger=stop.wait)
     log.info("stopped", extra={"event": "stopped"})
     return 1 if failed.is_set() else 0
