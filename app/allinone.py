@@ -1,15 +1,25 @@
-"""``sessionshot up``: Redis, API and worker on one machine, with secrets kept under ./var."""
+"""``sessionshot up``: Redis, API and worker on one machine, with state kept under ./var.
+
+``up`` supervises three children: the embedded ``redis-server``, an API instance
+(``sessionshot serve``) and a capture worker. Each runs in its own session, so a Ctrl-C or a
+SIGTERM to the terminal's process group reaches ``up`` alone; ``up`` then stops the API and
+the worker (they close their sessions as ``shutdown``, bill them and leave the instance
+table) and Redis only after them, each with a timeout.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import json
 import logging
 import os
-import secrets
 import shutil
+import signal
 import sys
-from contextlib import AsyncExitStack
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,76 +28,115 @@ from redis.asyncio import Redis
 from app import eventloop
 from app.factory import make_tenancy, open_redis
 from app.logs import configure_logging
-from app.server import serve_api, stop_on_signals
+from app.server import stop_on_signals
 from app.settings import Settings, SettingsError, load_settings
+from app.vardir import VarDir
 from sessions.redis_types import text
 
 log = logging.getLogger("sessionshot.up")
 
-VAR_DIR = Path("var")
 REDIS_START_TIMEOUT_S = 10.0
+REDIS_STOP_TIMEOUT_S = 10.0
+API_STOP_TIMEOUT_S = 70.0
+"""Above ``serve``'s own stop deadline (60 s): it gives up by itself first."""
+WORKER_STOP_MARGIN_S = 30.0
+"""Above the worker's own margin past its grace period (20 s)."""
+_PR_SET_PDEATHSIG = 1
 
 
-def load_or_create_secrets(var_dir: Path) -> dict[str, str]:
-    """Secrets of this installation, generated on first start and kept (mode 0600)."""
-    path = var_dir / "secrets.json"
-    if path.exists():
-        data: dict[str, str] = json.loads(path.read_text())
-        return data
-    var_dir.mkdir(parents=True, exist_ok=True)
-    data = {"secretKey": secrets.token_urlsafe(32), "adminToken": secrets.token_urlsafe(32)}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
-    return data
+def _stop_with_parent() -> Callable[[], object] | None:
+    """What a child runs between fork and exec: if ``up`` itself dies (SIGKILL), the
+    child gets a SIGTERM instead of living on, holding the socket or the port."""
+    if sys.platform != "linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    return functools.partial(prctl, _PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-async def start_redis(data_dir: Path) -> tuple[asyncio.subprocess.Process, str]:
+@dataclass
+class Child:
+    """One supervised child process and how long its stop may take."""
+
+    name: str
+    proc: asyncio.subprocess.Process
+    stop_timeout_s: float
+
+    async def stop(self) -> int:
+        """SIGTERM it and wait; SIGKILL when it does not stop in time. Its exit status."""
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), self.stop_timeout_s)
+            except TimeoutError:
+                log.error(
+                    "child did not stop in time; killed",
+                    extra={"event": "child_killed", "child": self.name},
+                )
+                self.proc.kill()
+                await self.proc.wait()
+        code = await self.proc.wait()
+        log.info(
+            "child stopped", extra={"event": "child_stopped", "child": self.name, "status": code}
+        )
+        return code
+
+
+async def spawn(name: str, argv: list[str], stop_timeout_s: float, **kwargs: Any) -> Child:
+    """Start a child in its own session: a signal to ``up``'s group does not reach it."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_stop_with_parent(),
+        **kwargs,
+    )
+    return Child(name, proc, stop_timeout_s)
+
+
+async def start_redis(data_dir: Path, sock: Path) -> Child:
     """A private ``redis-server`` child on a unix socket, with AOF on."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SettingsError("redis-server: not installed; run 'make install' first")
     data_dir.mkdir(parents=True, exist_ok=True)
-    sock = (data_dir / "redis.sock").resolve()
-    proc = await asyncio.create_subprocess_exec(
-        binary,
-        "--port", "0",
-        "--unixsocket", str(sock),
-        "--unixsocketperm", "700",
-        "--dir", str(data_dir.resolve()),
-        "--appendonly", "yes",
-        "--save", "",
-        "--logfile", str((data_dir / "redis.log").resolve()),
+    child = await spawn(
+        "redis",
+        [
+            binary,
+            "--port", "0",
+            "--unixsocket", str(sock),
+            "--unixsocketperm", "700",
+            "--dir", str(data_dir.resolve()),
+            "--appendonly", "yes",
+            "--save", "",
+            "--logfile", str((data_dir / "redis.log").resolve()),
+        ],
+        REDIS_STOP_TIMEOUT_S,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    url = f"unix://{sock}"
+    try:
+        await _wait_for_redis(child, f"unix://{sock}")
+    except BaseException:
+        await child.stop()
+        raise
+    return child
+
+
+async def _wait_for_redis(child: Child, url: str) -> None:
     client = Redis.from_url(url)
     try:
         async with asyncio.timeout(REDIS_START_TIMEOUT_S):
             while True:
                 try:
                     await client.ping()
-                    break
-                except (OSError, ConnectionError, Exception) as err:
-                    if proc.returncode is not None:
+                    return
+                except Exception as err:  # not listening yet: refused, no socket file
+                    if child.proc.returncode is not None:
                         raise SettingsError("redis-server: exited at start") from err
                     await asyncio.sleep(0.05)
     finally:
         await client.aclose()
-    return proc, url
-
-
-async def stop_process(proc: asyncio.subprocess.Process, timeout_s: float = 10.0) -> None:
-    """SIGTERM a child and wait for it; SIGKILL when it does not stop in time."""
-    if proc.returncode is not None:
-        return
-    proc.terminate()
-    try:
-        await asyncio.wait_for(proc.wait(), timeout_s)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
 
 
 async def ensure_default_workspace(settings: Settings, domains: list[str]) -> dict[str, Any] | None:
@@ -111,60 +160,104 @@ async def ensure_default_workspace(settings: Settings, domains: list[str]) -> di
         await redis.aclose()
 
 
-def _overrides(var_dir: Path) -> dict[str, Any]:
-    kept = load_or_create_secrets(var_dir)
+def _overrides(var: VarDir) -> dict[str, Any]:
+    kept = var.load_or_create_secrets()
     overrides: dict[str, Any] = {}
     if "SESSIONSHOT_SECRET_KEY" not in os.environ:
         overrides["secret_key"] = kept["secretKey"]
     if "SESSIONSHOT_ADMIN_TOKEN" not in os.environ:
         overrides["admin_token"] = kept["adminToken"]
     if "SESSIONSHOT_STORAGE_DIR" not in os.environ:
-        overrides["storage_dir"] = str((var_dir / "storage").resolve())
+        overrides["storage_dir"] = str(var.storage_dir)
     return overrides
 
 
-async def _run(host: str, port: int, domains: list[str]) -> int:
-    base = load_settings(**_overrides(VAR_DIR))
-    async with AsyncExitStack() as stack:
-        update: dict[str, Any] = {}
+def _child_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSHOT_")}
+    env.update(settings.as_env())
+    return env
+
+
+async def start_services(settings: Settings, host: str, port: int) -> list[Child]:
+    """The API instance and the capture worker, with this process's settings."""
+    env = _child_env(settings)
+    cli = [sys.executable, "-m", "app.cli"]
+    api = await spawn(
+        "api", [*cli, "serve", "--host", host, "--port", str(port)], API_STOP_TIMEOUT_S, env=env
+    )
+    worker_timeout_s = settings.worker_grace_s + WORKER_STOP_MARGIN_S
+    try:
+        worker = await spawn("worker", [*cli, "worker"], worker_timeout_s, env=env)
+    except BaseException:
+        await api.stop()
+        raise
+    return [api, worker]
+
+
+async def supervise(children: list[Child], stop: asyncio.Event) -> int:
+    """Wait for a stop request or for a child to exit on its own, then stop the children
+    together; 0 when each stopped cleanly after a stop request."""
+    waits = {asyncio.ensure_future(child.proc.wait()): child for child in children}
+    stopped = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait([stopped, *waits], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    status = 0
+    for task in done:
+        child = waits.get(task)
+        if child is not None:
+            log.error(
+                "child exited; stopping the others",
+                extra={"event": "child_exited", "child": child.name, "status": task.result()},
+            )
+            status = 1
+    codes = await asyncio.gather(*(child.stop() for child in children))
+    for task in waits:
+        task.cancel()
+    return status or int(any(codes))
+
+
+async def _run(var: VarDir, host: str, port: int, domains: list[str]) -> int:
+    stop = asyncio.Event()
+    stop_on_signals(stop)  # from the start: a Ctrl-C while starting stops in order too
+    base = load_settings(**_overrides(var))
+    update: dict[str, Any] = {}
+    redis: Child | None = None
+    try:
         if "SESSIONSHOT_REDIS_URL" not in os.environ:
-            proc, url = await start_redis(VAR_DIR / "redis")
-            stack.push_async_callback(stop_process, proc)
-            update["redis_url"] = url
+            if var.redis_answers():  # a second Redis would share the first one's data
+                raise SettingsError(f"sessionshot up: already running in {var.root}")
+            redis = await start_redis(var.redis_dir, var.redis_socket)
+            update["redis_url"] = f"unix://{var.redis_socket}"
         if not base.public_url:
             update["public_url"] = f"http://{host}:{port}"
         settings = base.model_copy(update=update)
         created = await ensure_default_workspace(settings, domains)
         if created is not None:
             _announce_key(created)
-        worker = await start_worker(settings)
-        stack.push_async_callback(stop_process, worker, settings.worker_grace_s + 10)
-        stop = asyncio.Event()
-        stop_on_signals(stop, deadline_s=settings.worker_grace_s + 60)
-        return await serve_api(settings, host, port, stop)
-
-
-async def start_worker(settings: Settings) -> asyncio.subprocess.Process:
-    """``sessionshot worker`` as a child process with this process's settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSHOT_")}
-    env.update(settings.as_env())
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "app.cli", "worker", env=env)
+        if stop.is_set():
+            return 0
+        return await supervise(await start_services(settings, host, port), stop)
+    finally:
+        # Last: the API and the worker need Redis to close, bill and leave the table.
+        if redis is not None:
+            await redis.stop()
 
 
 def _announce_key(created: dict[str, Any]) -> None:
     # The one deliberate exception to "no secret in output": the key is shown once, here.
+    # Field names as in the admin API's key object.
     line = {
         "event": "default_workspace_created",
         "workspaceId": created["workspaceId"],
         "keyId": created["id"],
-        "apiKey": created["key"],
+        "key": created["key"],
         "message": "Keep this API key now: it is shown only once.",
     }
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()
 
 
-def run_all_in_one(host: str, port: int, domains: list[str]) -> int:
-    """Run everything until SIGTERM / SIGINT; the API's exit status."""
+def run_all_in_one(var: VarDir, host: str, port: int, domains: list[str]) -> int:
+    """Run everything until SIGTERM / SIGINT; 0 after a clean stop, else 1."""
     configure_logging(os.environ.get("SESSIONSHOT_LOG_LEVEL", "INFO"))
-    return eventloop.run(_run(host, port, domains))
+    return eventloop.run(_run(var, host, port, domains))

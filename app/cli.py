@@ -1,4 +1,4 @@
-"""The ``sessionshot`` command line (SPEC section 8)."""
+"""The ``sessionshot`` command line: run the service, manage workspaces, report usage."""
 
 from __future__ import annotations
 
@@ -14,9 +14,37 @@ from app.factory import make_tenancy, open_redis
 from app.logs import configure_logging
 from app.settings import Settings, SettingsError, load_settings
 from app.tenancy import Tenancy, TenancyError
+from app.vardir import client_settings, var_dir
 from sessions.domains import InvalidDomain, new_entry
 
 DEFAULT_PORT = 8080
+DESCRIPTION = """\
+SessionShot: live browser sessions over HTTP, and one-shot captures on top.
+Start everything on this machine with 'sessionshot up'; every command prints JSON."""
+DEPLOYMENT_HELP = """\
+Finding the deployment: SESSIONSHOT_SECRET_KEY and SESSIONSHOT_REDIS_URL are used when
+set; whichever is not set is taken from the 'sessionshot up' deployment in ./var (or
+--var DIR, or SESSIONSHOT_VAR_DIR), which must be running. When neither is there, the
+command stops and names what to set: it never guesses which Redis to use."""
+VAR_HELP = (
+    "state directory of the 'sessionshot up' deployment to use "
+    "(default: $SESSIONSHOT_VAR_DIR, else ./var)"
+)
+SERVE_DESCRIPTION = """\
+Run one API instance. It needs SESSIONSHOT_SECRET_KEY and a Redis (SESSIONSHOT_REDIS_URL,
+default redis://127.0.0.1:6379/0); several instances can share one Redis. SIGTERM or
+Ctrl-C drains it: open sessions close as 'shutdown' and are billed."""
+USAGE_DESCRIPTION = """\
+Billing report over [--from, --to): credits per workspace; with --workspace, that
+workspace's days and keys; with --csv, one row per closed session."""
+UP_DESCRIPTION = """\
+Run everything on this machine: an embedded Redis, an API instance and a capture worker.
+State is kept in ./var (or --var DIR, or SESSIONSHOT_VAR_DIR) and survives restarts:
+generated secrets, the Redis data (workspaces, keys, allowed domains, sessions, the credit
+ledger) and stored files. The first start creates a default workspace and prints its API
+key once. Ctrl-C or SIGTERM stops the API and the worker first (their sessions close as
+'shutdown', billed), Redis last. To start over: stop it, then remove the directory.
+'sessionshot admin' and 'sessionshot usage' run in the same directory use this deployment."""
 SERVE_STOP_DEADLINE_S = 60.0
 """Drain requests, close and bill sessions: a stop that takes longer is cut short."""
 
@@ -55,11 +83,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return main_worker(settings, args.concurrency)
 
 
-async def _usage(args: argparse.Namespace) -> None:
+async def _usage(args: argparse.Namespace, settings: Settings) -> None:
     from sessions.keys import SessionKeys
     from sessions.usage import Range, UsageReports
 
-    settings = load_settings()
     redis = open_redis(settings)
     try:
         span = Range.parse(args.start, args.end)
@@ -83,8 +110,9 @@ async def _usage(args: argparse.Namespace) -> None:
 def _cmd_usage(args: argparse.Namespace) -> int:
     from sessions.usage import BadRange
 
+    settings = client_settings(args.var)
     try:
-        asyncio.run(_usage(args))
+        asyncio.run(_usage(args, settings))
     except BadRange as err:
         _print({"error": {"code": "VALIDATION_ERROR", "message": str(err)}})
         return 1
@@ -94,7 +122,7 @@ def _cmd_usage(args: argparse.Namespace) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     from app.allinone import run_all_in_one
 
-    return run_all_in_one(args.host, args.port, args.allow_domain)
+    return run_all_in_one(var_dir(args.var), args.host, args.port, args.allow_domain)
 
 
 def _allowed_domain(value: str) -> str:
@@ -109,8 +137,7 @@ def _print(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
-async def _admin(args: argparse.Namespace) -> Any:
-    settings = load_settings()
+async def _admin(args: argparse.Namespace, settings: Settings) -> Any:
     redis = open_redis(settings)
     try:
         tenancy = make_tenancy(settings, redis)
@@ -138,67 +165,177 @@ async def _wrap(name: str, rows: Awaitable[list[dict[str, Any]]]) -> dict[str, A
 
 def _cmd_admin(args: argparse.Namespace) -> int:
     try:
-        _print(asyncio.run(_admin(args)))
+        _print(asyncio.run(_admin(args, client_settings(args.var))))
     except (TenancyError, InvalidDomain) as err:
         _print({"error": {"code": type(err).__name__, "message": str(err)}})
         return 1
     return 0
 
 
-def _admin_parsers(sub: Any) -> None:
-    admin = sub.add_parser("admin", help="manage workspaces, keys and domains")
+def _admin_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    admin = sub.add_parser(
+        "admin",
+        help="manage workspaces, API keys and allowed domains",
+        description="Manage workspaces, API keys and allowed domains, directly in Redis.",
+        epilog=DEPLOYMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     admin.set_defaults(func=_cmd_admin)
-    groups = admin.add_subparsers(dest="group", required=True)
+    groups = admin.add_subparsers(dest="group", required=True, metavar="GROUP")
 
-    ws = groups.add_parser("workspace").add_subparsers(dest="action", required=True)
-    ws.add_parser("create").add_argument("name")
-    ws.add_parser("list")
+    def leaf(parent: Any, name: str, text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = parent.add_parser(
+            name, help=text, description=text[0].upper() + text[1:] + ".", parents=[common]
+        )
+        return parser
 
-    key = groups.add_parser("key").add_subparsers(dest="action", required=True)
-    create = key.add_parser("create")
-    create.add_argument("--workspace", required=True)
-    create.add_argument("--name")
-    key.add_parser("revoke").add_argument("key_id")
-    key.add_parser("list").add_argument("--workspace", required=True)
+    def workspace_option(parser: argparse.ArgumentParser, text: str) -> None:
+        parser.add_argument("--workspace", required=True, metavar="WS", help=text)
 
-    domain = groups.add_parser("domain").add_subparsers(dest="action", required=True)
-    for action in ("add", "remove"):
-        parser = domain.add_parser(action)
-        parser.add_argument("--workspace", required=True)
-        parser.add_argument("domain")
-    domain.add_parser("list").add_argument("--workspace", required=True)
+    ws = groups.add_parser(
+        "workspace", help="create and list workspaces", description="Create and list workspaces."
+    )
+    ws_actions = ws.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create_ws = leaf(ws_actions, "create", "create a workspace and print it")
+    create_ws.add_argument("name", metavar="NAME", help="a name to recognise it by")
+    leaf(ws_actions, "list", "list every workspace")
+
+    key = groups.add_parser(
+        "key",
+        help="create, revoke and list API keys",
+        description="Create, revoke and list API keys.",
+    )
+    key_actions = key.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = leaf(key_actions, "create", "create an API key; the key itself is printed this once")
+    workspace_option(create, "the workspace the key belongs to (ws_...)")
+    create.add_argument("--name", metavar="N", help="a label for the key, shown in key lists")
+    revoke = leaf(key_actions, "revoke", "revoke an API key at once")
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (key_...), not the key")
+    listed = leaf(key_actions, "list", "list a workspace's keys (ids and labels, never the keys)")
+    workspace_option(listed, "the workspace (ws_...)")
+
+    domain = groups.add_parser(
+        "domain",
+        help="allow, disallow and list target domains",
+        description="Allow, disallow and list the domains a workspace's sessions may open.",
+    )
+    domain_actions = domain.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (
+        ("add", "allow a workspace's sessions and captures to open DOMAIN"),
+        ("remove", "stop allowing DOMAIN (the entry stays listed as inactive)"),
+    ):
+        parser = leaf(domain_actions, action, text)
+        workspace_option(parser, "the workspace (ws_...)")
+        parser.add_argument(
+            "domain",
+            metavar="DOMAIN",
+            help="a host (example.com) or its subdomains ('*.example.com', quoted)",
+        )
+    listed = leaf(domain_actions, "list", "list a workspace's domains, active and removed")
+    workspace_option(listed, "the workspace (ws_...)")
+
+
+def _service_parsers(sub: Any) -> None:
+    for name, func, default_host, text, description in (
+        ("serve", _cmd_serve, "0.0.0.0", "run one API instance", SERVE_DESCRIPTION),
+        (
+            "up",
+            _cmd_up,
+            "127.0.0.1",
+            "run everything on this machine, state in ./var",
+            UP_DESCRIPTION,
+        ),
+    ):
+        cmd = sub.add_parser(
+            name,
+            help=text,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        cmd.add_argument(
+            "--host", default=default_host, help=f"address to listen on (default: {default_host})"
+        )
+        cmd.add_argument(
+            "--port",
+            type=int,
+            default=DEFAULT_PORT,
+            help=f"port to listen on (default: {DEFAULT_PORT})",
+        )
+        cmd.set_defaults(func=func)
+    up = sub.choices["up"]
+    up.add_argument(
+        "--allow-domain",
+        action="append",
+        default=[],
+        metavar="HOST",
+        type=_allowed_domain,
+        help="allow HOST ('*.example.com' for its subdomains) in the default workspace; "
+        "repeatable; entries are kept across restarts",
+    )
+    up.add_argument(
+        "--var",
+        metavar="DIR",
+        help="keep this deployment's state in DIR (default: $SESSIONSHOT_VAR_DIR, else ./var)",
+    )
+
+    worker = sub.add_parser(
+        "worker",
+        help="run one capture worker",
+        description="Run one capture worker: it takes capture jobs from Redis and runs them.",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="captures run at once (default: SESSIONSHOT_WORKER_CONCURRENCY, else 4)",
+    )
+    worker.set_defaults(func=_cmd_worker)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(prog="sessionshot", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="sessionshot",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _service_parsers(sub)
+    var_option = argparse.ArgumentParser(add_help=False)
+    var_option.add_argument("--var", metavar="DIR", help=VAR_HELP)
 
-    for name, func, default_host in (
-        ("serve", _cmd_serve, "0.0.0.0"),
-        ("up", _cmd_up, "127.0.0.1"),
-    ):
-        cmd = sub.add_parser(name)
-        cmd.add_argument("--host", default=default_host)
-        cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
-        cmd.set_defaults(func=func)
-        if name == "up":
-            cmd.add_argument(
-                "--allow-domain", action="append", default=[], metavar="HOST", type=_allowed_domain
-            )
-
-    worker = sub.add_parser("worker", help="run a capture worker")
-    worker.add_argument("--concurrency", type=int, default=None, metavar="N")
-    worker.set_defaults(func=_cmd_worker)
-
-    usage = sub.add_parser("usage", help="billing report (JSON, or CSV with --csv)")
-    usage.add_argument("--from", dest="start", required=True, metavar="D")
-    usage.add_argument("--to", dest="end", required=True, metavar="D")
-    usage.add_argument("--workspace", metavar="WS")
-    usage.add_argument("--csv", action="store_true")
+    usage = sub.add_parser(
+        "usage",
+        help="billing report: credits per workspace, as JSON or CSV",
+        description=USAGE_DESCRIPTION,
+        epilog=DEPLOYMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[var_option],
+    )
+    usage.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="D",
+        help="start, inclusive: an ISO date (midnight UTC) or datetime",
+    )
+    usage.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        metavar="D",
+        help="end, exclusive: an ISO date or datetime; at most 366 days after --from",
+    )
+    usage.add_argument(
+        "--workspace", metavar="WS", help="only this workspace, with daily and per-key figures"
+    )
+    usage.add_argument(
+        "--csv", action="store_true", help="one CSV row per closed session instead of JSON"
+    )
     usage.set_defaults(func=_cmd_usage)
 
-    _admin_parsers(sub)
+    _admin_parsers(sub, var_option)
     return parser
 
 

@@ -133,9 +133,13 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
     try:
         first.wait_http(f"{base}/readyz")
         wait_until(lambda: "worker_ready" in first.stderr, 60, "the worker child")
-        announced = [line for line in _json_lines(first.stdout) if "apiKey" in line]
+        announced = [
+            line
+            for line in _json_lines(first.stdout)
+            if line.get("event") == "default_workspace_created"
+        ]
         assert len(announced) == 1
-        key = str(announced[0]["apiKey"])
+        key = str(announced[0]["key"])
         status, body = _get(f"{base}/v1/nothing", key)
         assert status == 404 and body["code"] == "NOT_FOUND", "the printed key authenticates"
         assert first.terminate() == 0
@@ -150,7 +154,7 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
     second = ServiceProcess(args, env, tmp_path)
     try:
         second.wait_http(f"{base}/readyz")
-        assert "apiKey" not in second.stdout, "the key is printed only on first start"
+        assert "default_workspace_created" not in second.stdout, "printed on first start only"
         assert key not in second.stdout + second.stderr
         status, _ = _get(f"{base}/v1/nothing", key)
         assert status == 404, "data survived the restart"

@@ -99,13 +99,22 @@ def sessionshot_bin() -> str:
 class ServiceProcess:
     """A real ``sessionshot`` process with its output captured to files."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], cwd: Path, *, new_session: bool = False
+    ) -> None:
+        """``new_session``: lead a process group of its own, as a shell's foreground job
+        does, so that :meth:`signal_group` reaches it like a terminal's Ctrl-C."""
         self.cwd = cwd
         self.stdout_path = cwd / f"stdout-{id(self)}.log"
         self.stderr_path = cwd / f"stderr-{id(self)}.log"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sessionshot_bin(), *args], env=env, cwd=cwd, stdout=out, stderr=err
+                [sessionshot_bin(), *args],
+                env=env,
+                cwd=cwd,
+                stdout=out,
+                stderr=err,
+                start_new_session=new_session,
             )
 
     @property
@@ -135,6 +144,13 @@ class ServiceProcess:
         """SIGTERM and wait; the exit status."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
+    def signal_group(self, sig: signal.Signals, timeout_s: float = 90.0) -> int:
+        """Send ``sig`` to the process's whole group (as Ctrl-C or ``kill -TERM -PGID``
+        does) and wait; the exit status. Needs ``new_session``."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
         return self.proc.wait(timeout_s)
 
     def kill(self) -> None:
