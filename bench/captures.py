@@ -94,8 +94,9 @@ from bench.common import (
 from sessions.egress import EgressProxy, context_proxy_settings
 from sessions.render import image_size
 from tests.support.capture_stack import FINAL, CaptureStack
+from tests.support.hosts import host_map
 from tests.support.procs import ServiceProcess, descendants
-from tests.support.sites import TargetSite, host_map
+from tests.support.target_site import TargetSite
 
 WORKER_CONCURRENCY = 4
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}

@@ -33,10 +33,12 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 
 from app.logs import configure_logging
 from sessions.browser import chromium_args
+from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance
+from tests.support.hosts import chromium_host_resolver_rules, host_map
 from tests.support.procs import RedisServer
 from tests.support.service import Service, settings_for_tests, start_service
-from tests.support.sites import CanarySite, TargetSite, chromium_host_resolver_rules, host_map
+from tests.support.target_site import TargetSite
 from tests.support.tls import generate_tls_material
 
 T = TypeVar("T")

@@ -63,7 +63,7 @@ from bench.common import (
 from sessions.keys import INBOX_TTL_S, SessionKeys
 from sessions.redis_types import text
 from tests.support.cluster import Cluster, Instance
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 HOP_TARGET_MS = 3.0
 HOP_TARGET = Target(f"p50 <= owner-direct + {HOP_TARGET_MS:g} ms", 1.0, HOP_TARGET_MS)

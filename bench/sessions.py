@@ -74,7 +74,7 @@ from sessions import actions
 from sessions.elements import ELEMENT_INFO_JS
 from tests.support.cluster import Instance
 from tests.support.procs import free_port
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 WARM_CONTEXTS = 2
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}

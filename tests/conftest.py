@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from app.logs import configure_logging
+from tests.support.canary_site import CanarySite
+from tests.support.hosts import host_map
 from tests.support.procs import RedisServer, ServiceProcess, base_env
 from tests.support.service import Service, settings_env, settings_for_tests, start_service
-from tests.support.sites import CanarySite, TargetSite, host_map
 from tests.support.sites_fixtures import canary_baseline, canary_site, target_site, tls_material
+from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
 ServiceFactory = Callable[..., Awaitable[Service]]

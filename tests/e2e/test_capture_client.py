@@ -18,9 +18,10 @@ import pytest
 
 from sessions.render import image_size
 from tests.conftest import browser_overrides
+from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import CaptureStack
 from tests.support.procs import RedisServer
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 
 CLIENT = Path(__file__).parent / "client" / "capture.js"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

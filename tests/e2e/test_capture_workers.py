@@ -21,6 +21,7 @@ import pytest
 from captures.keys import CaptureKeys
 from sessions.keys import SessionKeys
 from tests.conftest import browser_overrides
+from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import (
     CaptureStack,
     json_lines,
@@ -29,7 +30,7 @@ from tests.support.capture_stack import (
     stop_process,
 )
 from tests.support.procs import RedisServer, ServiceProcess, alive, descendants
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
 # Real workers SIGKILLed, SIGTERMed and restarted: the slowest tier.

@@ -22,10 +22,11 @@ import pytest
 
 from sessions.keys import SessionKeys
 from tests.conftest import browser_overrides
+from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import json_lines
 from tests.support.cluster import Cluster, Instance, wait_gone
 from tests.support.procs import RedisServer
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow

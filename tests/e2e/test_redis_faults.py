@@ -20,9 +20,10 @@ import pytest
 
 from sessions.keys import SessionKeys
 from tests.conftest import browser_overrides
+from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import CaptureStack, json_lines, output
 from tests.support.procs import RedisServer, ServiceProcess
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow

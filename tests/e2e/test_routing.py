@@ -24,9 +24,11 @@ import pytest
 
 from sessions.keys import SessionKeys
 from tests.conftest import browser_overrides
+from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance, usage_totals, wait_gone
+from tests.support.hosts import OTHER_HOST
 from tests.support.procs import RedisServer, alive
-from tests.support.sites import OTHER_HOST, CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 from tests.support.waiting import WaitTimedOut, eventually
 
 # Real instances SIGKILLed, SIGTERMed and restarted under their ids.

@@ -18,8 +18,9 @@ import pytest
 from app.lane import ActionLane, unmirrored_hooks
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
+from tests.support.canary_site import CanarySite
 from tests.support.service import Service
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
 MAX_BODY = 2048

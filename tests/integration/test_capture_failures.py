@@ -15,7 +15,7 @@ from sessions.models import AuthState, Cookie
 from sessions.timefmt import now_ms
 from tests.support.procs import ServiceProcess
 from tests.support.service import Service
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 
 async def test_a_payload_the_worker_cannot_read_fails_the_capture_at_once(

@@ -26,8 +26,9 @@ import pytest
 
 from tests.support.png import Image, decode_png, png_size
 from tests.support.procs import ServiceProcess
+from tests.support.redaction_pages import REDACT_TRICKY_SECRETS
 from tests.support.service import Service
-from tests.support.sites import REDACT_TRICKY_SECRETS, TargetSite
+from tests.support.target_site import TargetSite
 
 FINAL = ("completed", "failed")
 WAIT_S = 25

@@ -7,7 +7,7 @@ import httpx
 from sessions.render import image_size
 from tests.support.procs import ServiceProcess
 from tests.support.service import Service
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 
 async def test_png_capture_completes(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sessions.models import MAX_COOKIE_EXPIRES
 from tests.integration.sessions_helpers import Client, new_client
 from tests.support.service import Service
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 SECRET = "s3cr3tV4lu3"
 """In every refused cookie's value: it must not come back in an error."""

@@ -16,8 +16,9 @@ import pytest
 from sessions.evaluation import MAX_DEPTH
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
+from tests.support.canary_site import CanarySite
 from tests.support.service import Service
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 
 # (expression, the documented result)
 SUBSTITUTES: list[tuple[str, Any]] = [

@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.canary_site import CanarySite
+from tests.support.target_site import TargetSite
 
 PLANT = """(() => {
   const b = document.querySelector('#btn');

@@ -35,8 +35,9 @@ from tests.integration.sessions_helpers import Client, new_client
 from tests.integration.test_capture_render import decode_jpeg, luma, sharpest_step
 from tests.support.png import Image, decode_png
 from tests.support.procs import ServiceProcess
+from tests.support.redaction_pages import REDACT_TABLE_CARDS
 from tests.support.service import Service
-from tests.support.sites import REDACT_TABLE_CARDS, TargetSite
+from tests.support.target_site import TargetSite
 
 SELECTOR = ".field-card_number"
 # Shorter than the table, so a full-page render is taller than the viewport.

@@ -12,9 +12,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from tests.integration.sessions_helpers import new_client
+from tests.support.hosts import OTHER_HOST
 from tests.support.procs import ServiceProcess
 from tests.support.service import Service
-from tests.support.sites import OTHER_HOST, TargetSite
+from tests.support.target_site import TargetSite
 
 OUTCOMES = ("outcome", "frame-outcome", "popup-outcome")
 

@@ -9,7 +9,7 @@ import httpx
 from sessions.render import image_size
 from tests.integration.sessions_helpers import Client, new_client
 from tests.support.service import Service
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 ELEMENT_FIELDS = {"matched", "visible", "elementText", "tagName", "attributes", "boundingBox"}
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from tests.integration.sessions_helpers import new_client
+from tests.support.canary_site import CanarySite
 from tests.support.procs import ServiceProcess
 from tests.support.service import Service
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 
 
 async def test_no_vector_reaches_the_canary(

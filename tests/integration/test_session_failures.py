@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from tests.integration.sessions_helpers import new_client
+from tests.support.canary_site import CanarySite
 from tests.support.procs import free_port
 from tests.support.service import Service
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 
 
 async def test_failure_codes_are_real_and_counted(

@@ -8,7 +8,7 @@ import json
 from sessions.keys import SessionKeys
 from tests.integration.sessions_helpers import new_client
 from tests.support.service import Service, settings_for_tests, start_service
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 
 async def _usage_credits(service: Service, ws_id: str) -> int:

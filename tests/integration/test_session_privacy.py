@@ -16,8 +16,9 @@ import pytest
 
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
+from tests.support.canary_site import CanarySite
 from tests.support.service import Service
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 
 VOLATILE_HEADERS = {"date", "x-request-id", "ratelimit-remaining", "ratelimit-reset"}
 ROUTES = [

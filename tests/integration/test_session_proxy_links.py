@@ -9,8 +9,9 @@ import httpx
 
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import new_client
+from tests.support.canary_site import CanarySite
 from tests.support.loopback import UpstreamConnectProxy
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 
 
 async def test_proxy_sessions_chain_through_the_upstream(

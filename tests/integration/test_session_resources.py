@@ -12,9 +12,10 @@ import pytest
 
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import new_client
+from tests.support.canary_site import CanarySite
 from tests.support.procs import alive, descendants
 from tests.support.service import Service
-from tests.support.sites import CanarySite, TargetSite
+from tests.support.target_site import TargetSite
 from tests.support.waiting import WaitTimedOut, eventually
 
 

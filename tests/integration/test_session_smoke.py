@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.integration.sessions_helpers import new_client
 from tests.support.service import Service
-from tests.support.sites import TargetSite
+from tests.support.target_site import TargetSite
 
 
 async def test_create_goto_click_delete(browser_service: Service, target_site: TargetSite) -> None:

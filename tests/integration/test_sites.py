@@ -19,19 +19,18 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from sessions.browser import chromium_args
-from tests.support.sites import (
+from tests.support.attack_pages import ATTACK_VECTORS
+from tests.support.canary_site import CanarySite, CanaryWatch
+from tests.support.hosts import (
     APP_HOST,
-    ATTACK_VECTORS,
-    BIG_PAGE_TEXT_BYTES,
     CANARY_IP,
     TARGET_IP,
     THIRDPARTY_HOST,
-    CanarySite,
-    CanaryWatch,
-    TargetSite,
     chromium_host_resolver_rules,
     host_map,
 )
+from tests.support.pages import BIG_PAGE_TEXT_BYTES
+from tests.support.target_site import TargetSite
 from tests.support.tls import TLSMaterial
 from tests.support.waiting import eventually
 

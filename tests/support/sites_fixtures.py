@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.support.sites import CanarySite, CanaryWatch, TargetSite
+from tests.support.canary_site import CanarySite, CanaryWatch
+from tests.support.target_site import TargetSite
 from tests.support.tls import TLSMaterial, generate_tls_material
 
 __all__ = ["canary_baseline", "canary_site", "target_site", "tls_material"]
