@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 
 from tests.integration.sessions_helpers import Client, new_client
-from tests.integration.test_capture_render import decode_jpeg, luma, sharpest_step
+from tests.support.jpeg import decode_jpeg
+from tests.support.pixels import luma, sharpest_step
 from tests.support.png import Image, decode_png
 from tests.support.procs import ServiceProcess
 from tests.support.redaction_pages import REDACT_TABLE_CARDS
