@@ -20,6 +20,7 @@ import pytest
 
 from captures.keys import CaptureKeys
 from sessions.keys import SessionKeys
+from sessions.redis_types import text_dict
 from tests.conftest import browser_overrides
 from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import (
@@ -121,7 +122,7 @@ async def sessions_of(stack: CaptureStack, **match: str) -> list[dict[str, str]]
     async for key in stack.redis.scan_iter(match=pattern, count=1000):
         if await stack.redis.type(key) != "hash":
             continue
-        record: dict[str, str] = await stack.redis.hgetall(key)
+        record = text_dict(await stack.redis.hgetall(key))
         if all(record.get(name) == value for name, value in match.items()):
             found.append(record)
     return found

@@ -567,7 +567,7 @@ def test_policy_canonicalises_and_freezes_host_map() -> None:
     policy = EgressPolicy((), {"Bücher.Test.": "127.0.0.1"})
     assert dict(policy.host_map) == {"xn--bcher-kva.test": "127.0.0.1"}
     with pytest.raises(TypeError):
-        policy.host_map["x"] = "1.1.1.1"  # type: ignore[index]
+        policy.host_map["x"] = "1.1.1.1"  # type: ignore[index]  # writing is what must fail
     with pytest.raises(ValueError):
         EgressPolicy((), {"a.test": "not-an-ip"})
     with pytest.raises(ValueError):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 
+from tests.conftest import ServiceFactory
 from tests.support.procs import RedisServer
 from tests.support.service import ADMIN_TOKEN, Service
 from tests.support.waiting import eventually
@@ -43,27 +46,27 @@ async def test_wrong_method_is_405_with_allow(service: Service) -> None:
     _api_shape(health.json(), "METHOD_NOT_ALLOWED")
 
 
-async def test_body_over_limit_is_413(make_service: object) -> None:
-    service: Service = await make_service(max_body_bytes=2048)  # type: ignore[operator]
+async def test_body_over_limit_is_413(make_service: ServiceFactory) -> None:
+    service = await make_service(max_body_bytes=2048)
     big = {"name": "x" * 4096}
     response = await service.http.post("/admin/workspaces", headers=ADMIN, json=big)
     assert response.status_code == 413
     _api_shape(response.json(), "PAYLOAD_TOO_LARGE")
 
-    async def chunks() -> object:
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(8):
             yield b"x" * 1024
 
     streamed = await service.http.post(
         "/admin/workspaces",
         headers={**ADMIN, "Content-Type": "application/json"},
-        content=chunks(),  # type: ignore[arg-type]
+        content=chunks(),
     )
     assert streamed.status_code == 413, "a chunked body without Content-Length is capped too"
 
 
 async def test_malformed_and_invalid_bodies_are_400(service: Service) -> None:
-    cases = [
+    cases: list[dict[str, Any]] = [
         ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}),
         ({"content": b"[1, 2]", "headers": {"Content-Type": "application/json"}}),
         ({"json": {"name": "ok", "extra": 1}}),
@@ -79,8 +82,8 @@ async def test_malformed_and_invalid_bodies_are_400(service: Service) -> None:
         _api_shape(response.json(), "VALIDATION_ERROR")
 
 
-async def test_rate_limit_is_per_key_with_headers(make_service: object) -> None:
-    service: Service = await make_service(rate_limit="3/minute")  # type: ignore[operator]
+async def test_rate_limit_is_per_key_with_headers(make_service: ServiceFactory) -> None:
+    service = await make_service(rate_limit="3/minute")
     _, key = await service.new_key()
     _, other = await service.new_key()
     auth = {"Authorization": f"Bearer {key}"}
@@ -108,9 +111,9 @@ async def test_rate_limit_is_per_key_with_headers(make_service: object) -> None:
     assert fresh.status_code == 404, "each key has its own budget"
 
 
-async def test_only_a_valid_key_spends_its_budget(make_service: object) -> None:
+async def test_only_a_valid_key_spends_its_budget(make_service: ServiceFactory) -> None:
     """A wrong secret under a real key id, or the key once revoked, counts nothing."""
-    service: Service = await make_service(rate_limit="2/minute")  # type: ignore[operator]
+    service = await make_service(rate_limit="2/minute")
     ws_id, key = await service.new_key()
     key_id = "key_" + key.split("_")[1]
     forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
@@ -161,8 +164,8 @@ async def test_request_id_is_echoed(service: Service) -> None:
     assert generated.headers["X-Request-Id"] not in ("", "bad id;x")
 
 
-async def test_readyz_follows_redis(make_service: object, tmp_redis: RedisServer) -> None:
-    service: Service = await make_service(redis_url=tmp_redis.url)  # type: ignore[operator]
+async def test_readyz_follows_redis(make_service: ServiceFactory, tmp_redis: RedisServer) -> None:
+    service = await make_service(redis_url=tmp_redis.url)
     ready = await service.http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": "ok", "browser": "ok"}

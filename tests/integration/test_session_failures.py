@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.integration.sessions_helpers import new_client
 from tests.support.canary_site import CanarySite
 from tests.support.procs import free_port
@@ -18,13 +20,13 @@ async def test_failure_codes_are_real_and_counted(
     sid = session["id"]
     await client.ok(sid, "goto", url=target_site.url("/form"))
 
-    async def fails(status: int, code: str, kind: str, **payload: object) -> dict[str, object]:
+    async def fails(status: int, code: str, kind: str, **payload: object) -> dict[str, Any]:
         response = await client.act(sid, kind, **payload)
         assert response.status_code == status, response.text
-        body: dict[str, object] = response.json()
+        body: dict[str, Any] = response.json()
         assert body["success"] is False and body["code"] == code, body
         assert isinstance(body["error"], str) and "Traceback" not in body["error"]
-        assert body["session"]["id"] == sid  # type: ignore[index]
+        assert body["session"]["id"] == sid
         assert isinstance(body["expiresInSeconds"], int) and body["expiresInSeconds"] > 0
         return body
 

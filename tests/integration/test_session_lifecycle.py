@@ -45,7 +45,7 @@ async def test_defaults_and_shape(browser_service: Service) -> None:
 
 async def test_create_validation(browser_service: Service) -> None:
     client = await new_client(browser_service)
-    for body in (
+    bodies: tuple[object, ...] = (
         {"maxTtlSeconds": 5},
         {"maxTtlSeconds": 999999},
         {"unknown": 1},
@@ -56,7 +56,8 @@ async def test_create_validation(browser_service: Service) -> None:
         {"auth": {"headers": {"Cookie": "a=b"}}},
         {"auth": {"cookies": [{"name": "a", "value": "b"}]}},
         [],
-    ):
+    )
+    for body in bodies:
         response = await browser_service.http.post(
             "/v1/sessions", headers=client.headers, json=body
         )

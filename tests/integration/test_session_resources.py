@@ -125,6 +125,6 @@ async def test_crashed_browser_closes_and_bills_its_sessions(
     old_pids = old_children | {old_pid}
     await eventually(lambda: not any(alive(pid) for pid in old_pids), 10, "no orphaned Chromium")
 
-    children = descendants(new_pid)  # type: ignore[arg-type]
+    children = descendants(new_pid)
     await service.aclose()
-    assert not any(alive(pid) for pid in children | {new_pid}), "no Chromium outlives the app"  # type: ignore[operator]
+    assert not any(alive(pid) for pid in children | {new_pid}), "no Chromium outlives the app"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from sessions.redis_types import text
+from tests.conftest import ServiceFactory
 from tests.support.service import ADMIN_TOKEN, Service
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -18,16 +20,17 @@ async def _all_redis_text(url: str, prefix: str) -> str:
     chunks: list[str] = []
     try:
         async for key in client.scan_iter(match=f"{prefix}*"):
-            chunks.append(key)
+            chunks.append(text(key))
             kind = await client.type(key)
             if kind == "string":
                 chunks.append(str(await client.get(key)))
             elif kind == "hash":
-                chunks.extend(f"{k}={v}" for k, v in (await client.hgetall(key)).items())
+                hashed = await client.hgetall(key)
+                chunks.extend(f"{text(k)}={text(v)}" for k, v in hashed.items())
             elif kind == "zset":
-                chunks.extend(await client.zrange(key, 0, -1))
+                chunks.extend(text(member) for member in await client.zrange(key, 0, -1))
             elif kind == "set":
-                chunks.extend(await client.smembers(key))
+                chunks.extend(text(member) for member in await client.smembers(key))
     finally:
         await client.aclose()
     return "\n".join(chunks)
@@ -75,9 +78,9 @@ async def test_key_authenticates_and_revocation_is_immediate(service: Service) -
     }
 
 
-async def test_revocation_is_seen_by_every_instance(make_service: object) -> None:
-    first = await make_service()  # type: ignore[operator]
-    second = await make_service()  # type: ignore[operator]
+async def test_revocation_is_seen_by_every_instance(make_service: ServiceFactory) -> None:
+    first = await make_service()
+    second = await make_service()
     _, key = await first.new_key()
     assert (await second.http.get("/api/x", headers=bearer(key))).status_code == 404
     await first.admin("DELETE", f"/admin/keys/key_{key.split('_')[1]}")
@@ -164,8 +167,8 @@ async def test_admin_token_required(service: Service) -> None:
     assert ok.status_code == 200 and "workspaces" in ok.json()
 
 
-async def test_admin_api_is_off_without_token(make_service: object) -> None:
-    service = await make_service(admin_token=None)  # type: ignore[operator]
+async def test_admin_api_is_off_without_token(make_service: ServiceFactory) -> None:
+    service = await make_service(admin_token=None)
     for headers in ({}, ADMIN):
         response = await service.http.get("/admin/workspaces", headers=headers)
         assert response.status_code == 404

@@ -18,6 +18,7 @@ import httpx
 import redis.asyncio as aredis
 
 from app.settings import Settings
+from sessions.redis_types import text
 from tests.support.procs import ServiceProcess, base_env, free_port
 from tests.support.service import ADMIN_TOKEN, settings_env, settings_for_tests
 from tests.support.waiting import eventually
@@ -197,25 +198,31 @@ async def redis_contents(url: str, prefix: str) -> dict[bytes, bytes]:
     return found
 
 
+def _raw(reply: object) -> bytes:
+    """A reply of this undecoding client as the bytes Redis holds."""
+    return reply if isinstance(reply, bytes) else str(reply).encode()
+
+
 async def _values(client: aredis.Redis, key: bytes) -> list[bytes] | None:
-    kind = (await client.type(key)).decode()
+    kind = text(await client.type(key))
     if kind == "string":
         value = await client.get(key)
-        return None if value is None else [value]
+        return None if value is None else [_raw(value)]
     if kind == "hash":
         mapping = await client.hgetall(key)
-        return [item for pair in mapping.items() for item in pair]
+        return [_raw(item) for pair in mapping.items() for item in pair]
     if kind == "list":
-        return list(await client.lrange(key, 0, -1))
+        return [_raw(item) for item in await client.lrange(key, 0, -1)]
     if kind == "set":
-        return list(await client.smembers(key))
+        return [_raw(item) for item in await client.smembers(key)]
     if kind == "zset":
-        return list(await client.zrange(key, 0, -1))
+        return [_raw(item) for item in await client.zrange(key, 0, -1)]
     if kind == "stream":
-        entries = await client.xrange(key, "-", "+")
-        return [item for entry_id, data in entries for pair in data.items() for item in pair] + [
-            entry_id for entry_id, _ in entries
+        entries = await client.xrange(key, "-", "+") or []
+        fields = [
+            _raw(item) for _, data in entries for pair in (data or {}).items() for item in pair
         ]
+        return fields + [_raw(entry_id) for entry_id, _ in entries]
     if kind == "none":
         return None
     raise AssertionError(f"unexpected Redis type {kind} for {key!r}")

@@ -83,7 +83,7 @@ async def start_service(settings: Settings, *, action_lane: bool = True) -> Serv
     stop = asyncio.Event()
     app = create_app(settings, action_lane=action_lane)
     config = hypercorn_config("127.0.0.1", port)
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     http = httpx.AsyncClient(base_url=base_url, timeout=30)
 
     async def healthy() -> bool:

@@ -32,7 +32,7 @@ def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.signed_url_ttl_s == 5
     assert settings.rate == (10, 1)
     with pytest.raises(Exception, match="frozen"):
-        settings.max_sessions = 3  # type: ignore[misc]
+        settings.max_sessions = 3  # type: ignore[misc]  # assigning is what must fail
 
 
 @pytest.mark.parametrize(
