@@ -142,10 +142,27 @@ async def _navigate(
     return {"status": status}
 
 
+_NET_HINTS = {
+    # The guard's CONNECT answered 502 without refusing the target: it could not connect.
+    "net::ERR_TUNNEL_CONNECTION_FAILED": "could not connect to the target (nothing answered "
+    "there, or the connection was refused)",
+    "net::ERR_CONNECTION_REFUSED": "nothing accepted the connection",
+    "net::ERR_CONNECTION_TIMED_OUT": "the target did not answer",
+}
+_CERT_HINT = (
+    "the site's certificate is not trusted (for a staging server with a self-signed "
+    "certificate, an operator can set SESSIONSHOT_IGNORE_HTTPS_ERRORS=true)"
+)
+
+
 def _net_error(err: PlaywrightError) -> str:
+    """The browser's network error code, with what it means where that helps."""
     first = str(err.message).splitlines()[0] if err.message else ""
     code = next((part for part in first.split() if part.startswith("net::ERR_")), None)
-    return f"Navigation failed: {code}." if code else "Navigation failed."
+    if code is None:
+        return "Navigation failed."
+    hint = _CERT_HINT if code.startswith("net::ERR_CERT_") else _NET_HINTS.get(code)
+    return f"Navigation failed: {code}: {hint}." if hint else f"Navigation failed: {code}."
 
 
 async def goto(env: ActionEnv, p: GotoPayload) -> dict[str, Any]:

@@ -22,7 +22,10 @@ MAX_TARGETS = 256
 _DEFAULT_PORTS = {"https": 443, "wss": 443, "http": 80, "ws": 80}
 
 _WHY = {
-    "resolve_failed": "the name is not resolvable",
+    "resolve_failed": (
+        "the name is not resolvable"
+        " (an operator can map it to an address with SESSIONSHOT_HOST_MAP)"
+    ),
     "private_address": (
         "it resolves to a private or reserved address"
         " (an operator can allow that range with SESSIONSHOT_TARGET_ALLOW_CIDRS)"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import new_client
 from tests.support.canary_site import CanarySite
-from tests.support.procs import ServiceProcess
+from tests.support.procs import ServiceProcess, free_port
 from tests.support.service import Service
 from tests.support.target_site import TargetSite
 
@@ -103,3 +106,28 @@ async def test_capture_of_a_refused_target_fails_with_target_blocked(
         assert body["error"]["code"] == "TARGET_BLOCKED", body
         assert_blocked(body["error"]["message"], words)
     assert not watch.touched
+
+
+async def test_an_unreachable_or_untrusted_target_says_what_it_means(
+    browser_service: Service,
+    make_service: ServiceFactory,
+    target_site: TargetSite,
+    canary_site: CanarySite,
+    tmp_path: Path,
+) -> None:
+    client = await new_client(browser_service)
+    sid = (await client.create())["id"]
+    closed = await client.act(sid, "goto", url=f"https://app.test:{free_port()}/")
+    assert closed.status_code == 422 and closed.json()["code"] == "NAVIGATION_FAILED", closed.text
+    assert "could not connect" in closed.json()["error"], closed.text
+
+    strict = await make_service(
+        **browser_overrides(target_site, canary_site, tmp_path, ignore_https_errors=False)
+    )
+    strict_client = await new_client(strict)
+    sid = (await strict_client.create())["id"]
+    untrusted = await strict_client.act(sid, "goto", url=target_site.url("/form"))
+    assert untrusted.status_code == 422, untrusted.text
+    body = untrusted.json()
+    assert body["code"] == "NAVIGATION_FAILED" and "net::ERR_CERT_" in body["error"], body
+    assert "SESSIONSHOT_IGNORE_HTTPS_ERRORS" in body["error"], body
