@@ -8,11 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import redis
+
+# Re-exported while callers move to tests.support.waiting.
+from tests.support.waiting import wait_until as wait_until
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -21,16 +23,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def wait_until(predicate: object, timeout_s: float = 15.0, what: str = "condition") -> None:
-    """Call ``predicate`` until it is true; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class RedisServer:
@@ -67,7 +59,7 @@ class RedisServer:
                 return False
 
         try:
-            wait_until(answers, what="redis-server")
+            wait_until(answers, 15, "redis-server")
         finally:
             client.close()
 
