@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ log = logging.getLogger("sessionshot.up")
 
 REDIS_START_TIMEOUT_S = 10.0
 REDIS_STOP_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 120.0
+"""Longest ``up`` waits for its API to answer before it announces the key anyway."""
+READY_PROBE_S = 0.1
+READY_PROBE_TIMEOUT_S = 2.0
 API_STOP_TIMEOUT_S = 70.0
 """Above ``serve``'s own stop deadline (60 s): it gives up by itself first."""
 WORKER_STOP_MARGIN_S = 30.0
@@ -232,15 +237,48 @@ async def _run(var: VarDir, host: str, port: int, domains: list[str]) -> int:
             update["public_url"] = f"http://{host}:{port}"
         settings = base.model_copy(update=update)
         created = await ensure_default_workspace(settings, domains)
+        if stop.is_set():
+            if created is not None:
+                _announce_key(created)  # shown once: never lost, even on a stop
+            return 0
+        children = await start_services(settings, host, port)
+        # The key is announced once the API answers, so a client can use it at once.
+        await _until_serving(host, port, stop)
         if created is not None:
             _announce_key(created)
-        if stop.is_set():
-            return 0
-        return await supervise(await start_services(settings, host, port), stop)
+        return await supervise(children, stop)
     finally:
         # Last: the API and the worker need Redis to close, bill and leave the table.
         if redis is not None:
             await redis.stop()
+
+
+async def _until_serving(host: str, port: int, stop: asyncio.Event) -> None:
+    """Wait (bounded) until the API answers ``/healthz``, then log where it serves."""
+    address = "127.0.0.1" if host in ("0.0.0.0", "") else host.strip("[]")
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not stop.is_set() and time.monotonic() < deadline:
+        if await _answers_health(address, port):
+            log.info("ready", extra={"event": "ready", "url": f"http://{host}:{port}"})
+            return
+        await asyncio.sleep(READY_PROBE_S)
+    if not stop.is_set():
+        log.warning("the API is not answering yet", extra={"event": "not_ready_yet"})
+
+
+async def _answers_health(address: str, port: int) -> bool:
+    """True when ``GET /healthz`` answers 200."""
+    try:
+        async with asyncio.timeout(READY_PROBE_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(address, port)
+            try:
+                writer.write(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                status = await reader.readline()
+            finally:
+                writer.close()
+    except (OSError, TimeoutError):
+        return False
+    return status.split(b" ")[1:2] == [b"200"]
 
 
 def _announce_key(created: dict[str, Any]) -> None:

@@ -157,8 +157,12 @@ class Tenancy:
             entry = new_entry(domain)
         except InvalidDomain as err:
             raise InvalidDomain(f"domain: {err}") from err
+        redis_key = self._keys.workspace_domains(ws_id)
+        known = await self._redis.hget(redis_key, entry)
+        if known is not None and json.loads(known)["active"]:
+            return {"domain": entry, "active": True}  # already there: keep its createdAt
         value = json.dumps({"active": True, "createdAt": iso_ms(now_ms())})
-        await self._redis.hset(self._keys.workspace_domains(ws_id), entry, value)
+        await self._redis.hset(redis_key, entry, value)
         return {"domain": entry, "active": True}
 
     async def remove_domain(self, ws_id: str, domain: str) -> dict[str, Any]:

@@ -166,3 +166,21 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
         assert second.terminate() == 0
     finally:
         second.kill()
+
+
+def test_up_shows_the_key_once_the_api_answers(tmp_path: Path) -> None:
+    port = free_port()
+    up = ServiceProcess(["up", "--port", str(port)], base_env(), tmp_path)
+    try:
+        wait_until(lambda: "default_workspace_created" in up.stdout, 120, "the key line")
+        (line,) = [
+            x for x in _json_lines(up.stdout) if x.get("event") == "default_workspace_created"
+        ]
+        # No waiting, no retry: a client that read the key can use it at once.
+        status, body = _get(f"http://127.0.0.1:{port}/v1/nothing", str(line["key"]))
+        assert status == 404 and body["code"] == "NOT_FOUND"
+        logged = _json_lines(up.stderr + up.stdout)
+        assert any(x.get("event") == "ready" for x in logged), "up says when it serves"
+        assert up.terminate() == 0
+    finally:
+        up.kill()

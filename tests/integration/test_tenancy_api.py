@@ -173,3 +173,12 @@ async def test_admin_api_is_off_without_token(make_service: ServiceFactory) -> N
         response = await service.http.get("/admin/workspaces", headers=headers)
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_adding_a_listed_domain_again_keeps_when_it_was_added(service: Service) -> None:
+    ws = await service.admin("POST", "/admin/workspaces", json={"name": "again"})
+    path = f"/admin/workspaces/{ws['id']}/domains"
+    await service.admin("POST", path, json={"domain": "app.test"})
+    first = (await service.admin("GET", path))["domains"]
+    await service.admin("POST", path, json={"domain": "APP.test."})  # the same entry
+    assert (await service.admin("GET", path))["domains"] == first
