@@ -13,7 +13,7 @@ from quart import Quart
 from quart_schema import Info, QuartSchema
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from app import error_handlers, middleware
+from app import error_handlers, middleware, openapi
 from app.admission import Admission
 from app.jsonbody import bound_request_json
 from app.keys import AppKeys
@@ -193,9 +193,12 @@ def create_app(
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     QuartSchema(
         app,
-        info=Info(title="SessionShot", version=VERSION),
-        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
-        security=[{"bearer": []}],
+        info=Info(title="SessionShot", version=VERSION, description=openapi.DESCRIPTION),
+        tags=openapi.TAGS,
+        servers=openapi.servers(settings),
+        # Each route names its own scheme (none for health, files and the docs).
+        security_schemes=openapi.SECURITY_SCHEMES,
+        openapi_provider_class=openapi.document_provider(settings),
         # Its UIs load from CDNs; app.routes.docs serves them from this origin instead.
         swagger_ui_path=None,
         redoc_ui_path=None,

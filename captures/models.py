@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sessions.action_models import (
+    QUALITY_ONLY_WITH_JPEG,
     ActionRequest,
     HttpsUrl,
     Redaction,
@@ -17,6 +18,8 @@ from sessions.models import AuthState, Strict, Viewport, check_metadata
 
 class Output(Strict):
     """What to render."""
+
+    model_config = ConfigDict(json_schema_extra=QUALITY_ONLY_WITH_JPEG)
 
     format: Literal["png", "jpeg", "pdf"] = "png"
     full_page: bool = Field(default=False, alias="fullPage")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, RootModel, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, RootModel, model_validator
 
 from sessions.models import Strict
 
-Selector = Annotated[str, Field(min_length=1, max_length=2000)]
+Selector = Annotated[
+    str, Field(min_length=1, max_length=2000, examples=["body", "form#login button[type=submit]"])
+]
 SelectorTimeoutMs = Annotated[int, Field(ge=0, le=15000)]
 WaitUntil = Literal["load", "domcontentloaded", "networkidle", "commit"]
 
@@ -24,15 +27,39 @@ class Redaction(Strict):
     mode: Literal["block", "blur"] = "block"
 
 
+QUALITY_ONLY_WITH_JPEG: dict[str, Any] = {
+    "if": {"required": ["quality"], "properties": {"quality": {"type": "integer"}}},
+    "then": {"required": ["format"], "properties": {"format": {"const": "jpeg"}}},
+}
+"""``quality`` only with ``format: jpeg``, as the schema says it (the validators check it)."""
+
+
+HTTPS_URL_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]://[^\s/?#]"
+"""How an https URL starts (the scheme in any case, then a host): the schema's ``pattern``,
+and the first check of :func:`check_https_url`."""
+_HTTPS_START = re.compile(HTTPS_URL_PATTERN)
+
+
 def check_https_url(value: str) -> str:
     """An absolute ``https:`` URL with a host (scheme case-insensitive)."""
+    if not _HTTPS_START.match(value):
+        raise ValueError("must be an https:// URL with a host")
     parts = urlsplit(value.strip())
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise ValueError("must be an https:// URL with a host")
     return value.strip()
 
 
-HttpsUrl = Annotated[str, Field(min_length=1, max_length=8192), AfterValidator(check_https_url)]
+HttpsUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=8192,
+        examples=["https://example.com/account"],
+        json_schema_extra={"pattern": HTTPS_URL_PATTERN},
+    ),
+    AfterValidator(check_https_url),
+]
 
 
 class GotoPayload(Strict):
@@ -79,6 +106,9 @@ class SelectPayload(Strict):
 
 
 class ScrollPayload(Strict):
+    """Scroll to `y` (and `x`), or scroll the element of `selector` into view: one of the
+    two, not both."""
+
     y: int | None = Field(default=None, ge=0, le=50000)
     x: int = Field(default=0, ge=0, le=50000)
     selector: Selector | None = None
@@ -124,6 +154,8 @@ class EvaluatePayload(Strict):
 
 
 class ScreenshotPayload(Strict):
+    model_config = ConfigDict(json_schema_extra=QUALITY_ONLY_WITH_JPEG)
+
     format: Literal["png", "jpeg"] = "png"
     full_page: bool = Field(default=False, alias="fullPage")
     quality: int | None = Field(default=None, ge=1, le=100)

@@ -45,6 +45,10 @@ _COOKIE_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,=:@/%]*")
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 # URL parsers (WHATWG) read a host whose last label is a number as an IPv4 address.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
+COOKIE_DOMAIN_PATTERN = r"^(?:\.?[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*|\[[0-9A-Fa-f:.]+\])$"
+"""The characters a cookie's domain may hold: the schema's ``pattern``, and the first check
+of :func:`_is_cookie_domain`."""
+_COOKIE_DOMAIN = re.compile(COOKIE_DOMAIN_PATTERN)
 MAX_COOKIE_BYTES = 4096
 """Chromium's limit on a cookie's name and value together."""
 MAX_COOKIE_EXPIRES = 253402300799
@@ -63,6 +67,8 @@ class Strict(BaseModel):
 
 def _is_cookie_domain(value: str) -> bool:
     """A host name (a leading dot allowed), an IPv4 address or a bracketed IPv6 address."""
+    if not _COOKIE_DOMAIN.fullmatch(value):
+        return False
     if value.startswith("[") and value.endswith("]"):
         try:
             ipaddress.IPv6Address(value[1:-1])
@@ -90,15 +96,16 @@ def _prefix_of(info: ValidationInfo) -> str:
 
 
 class Cookie(Strict):
-    """A cookie to inject before the first navigation; refused unless Chromium would take it.
+    """A cookie to inject before the first navigation; refused unless Chromium would take it."""
 
-    Fields are checked in the order declared, so a rule over two fields is checked on the
-    later one, which is the field its error names. Errors never repeat the value.
-    """
+    # Fields are checked in the order declared, so a rule over two fields is checked on the
+    # later one, which is the field its error names. Errors never repeat the value.
 
     name: str = Field(min_length=1, max_length=256)
     value: str = Field(max_length=MAX_COOKIE_BYTES)
-    domain: str = Field(min_length=1, max_length=253)
+    domain: str = Field(
+        min_length=1, max_length=253, json_schema_extra={"pattern": COOKIE_DOMAIN_PATTERN}
+    )
     path: str = Field(default="/", max_length=1024)
     expires: float | None = Field(default=None, allow_inf_nan=False)
     http_only: bool = Field(default=False, alias="httpOnly")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response
+from quart_schema import operation_id, security_scheme_blueprint, tag_blueprint
 
 from app.errors import ApiError, NotFound
+from app.openapi import NO_AUTH, media, v1_errors
 from app.state import app_state
 from storage import CACHE_CONTROL, FileNotFound, LinkExpired, LocalStorage, SignatureInvalid
 from storage import content_disposition as disposition
 
 blueprint = Blueprint("files", __name__, url_prefix="/v1/files")
+tag_blueprint(blueprint, ["files"])
+security_scheme_blueprint(blueprint, NO_AUTH)  # the signed link is the credential
+
+_FILE = {"schema": {"type": "string", "format": "binary"}}
 
 
 class LinkExpiredError(ApiError):
@@ -25,8 +31,25 @@ class SignatureInvalidError(ApiError):
 
 
 @blueprint.get("/<path:token>")
+@media(
+    200,
+    {"image/png": _FILE, "image/jpeg": _FILE, "application/pdf": _FILE},
+    "The file, with Cache-Control: private, no-store.",
+)
+@v1_errors(
+    403,
+    404,
+    410,
+    e403="SIGNATURE_INVALID: the link was altered.",
+    e404="NOT_FOUND: the file is gone, or this service stores files elsewhere (S3).",
+)
+@operation_id("getFile")
 async def get_file(token: str) -> Response:
-    """Serve the file; the link is the credential."""
+    """Download a stored file.
+
+    The signed link of a capture's or a screenshot's result: the link itself is the
+    credential (no Authorization header), and it works until its `expiresAt`.
+    """
     storage = app_state().storage
     if not isinstance(storage, LocalStorage):
         raise NotFound()

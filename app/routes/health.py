@@ -3,24 +3,53 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from quart import Blueprint, Response
-from quart_schema import hide
+from quart_schema import document_response, operation_id, security_scheme_blueprint, tag_blueprint
 from redis.exceptions import RedisError
 
+from app.openapi import NO_AUTH, media
+from app.schemas import Answer
 from app.state import app_state
 from captures.keys import GROUP
 from sessions.redis_types import text_dict
 
 blueprint = Blueprint("health", __name__)
+tag_blueprint(blueprint, ["health"])
+security_scheme_blueprint(blueprint, NO_AUTH)
 
 _CHECK_TIMEOUT_S = 2.0
 
 
+class Health(Answer):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class Checks(Answer):
+    """Each dependency's state."""
+
+    redis: Literal["ok", "error"]
+    browser: Literal["ok", "error"]
+
+
+class Readiness(Answer):
+    """Whether this instance can serve: Redis answers and its browser is connected."""
+
+    status: Literal["ok", "unavailable"]
+    checks: Checks
+
+
 @blueprint.get("/healthz")
+@document_response(Health)
+@operation_id("checkHealth")
 async def healthz() -> dict[str, str]:
-    """Liveness: the process answers."""
+    """Check liveness.
+
+    Answers 200 as long as the process serves requests.
+    """
     return {"status": "ok"}
 
 
@@ -35,8 +64,15 @@ async def _run_check(check: Any) -> str:
 
 
 @blueprint.get("/readyz")
+@document_response(Readiness)
+@document_response(Readiness, 503)
+@operation_id("checkReadiness")
 async def readyz() -> tuple[dict[str, Any], int]:
-    """Readiness: Redis answers and the browser is connected."""
+    """Check readiness.
+
+    200 when Redis answers and the browser is connected, else 503 naming the failing
+    check: take the instance out of the load balancer meanwhile.
+    """
     state = app_state()
     names = list(state.checks)
     results = await asyncio.gather(*(_run_check(state.checks[n]) for n in names))
@@ -71,9 +107,18 @@ async def _refresh_capture_figures() -> None:
 
 
 @blueprint.get("/metrics")
-@hide
+@media(
+    200,
+    {"text/plain": {"schema": {"type": "string"}}},
+    "Prometheus text format 0.0.4.",
+)
+@operation_id("getMetrics")
 async def metrics() -> Response:
-    """Prometheus text exposition."""
+    """Read the metrics.
+
+    Prometheus text: active sessions, session starts, action latency by type, captures by
+    final status, capture latency, queue depth, routed requests, credits billed.
+    """
     state = app_state()
     await _refresh_capture_figures()
     body = state.metrics.render()

@@ -6,15 +6,31 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response, request
-from quart_schema import document_request, validate_querystring, validate_request
+from quart_schema import (
+    document_request,
+    document_response,
+    operation_id,
+    security_scheme_blueprint,
+    tag_blueprint,
+    validate_querystring,
+    validate_request,
+)
 
 from app.errors import ValidationFailed
 from app.idempotency import idempotent
 from app.jsonbody import loads_body
 from app.middleware import principal
+from app.openapi import (
+    API_KEY_AUTH,
+    body_required,
+    idempotent_route,
+    session_header,
+    v1_errors,
+)
 from app.responses import json_response
+from app.schemas import ActionResult, Session, SessionList
 from app.state import app_state, session_service
 from app.tenancy import Principal
 from sessions.action_models import ActionRequest
@@ -25,13 +41,26 @@ from sessions.registry import SessionRecord, Status
 from sessions.timefmt import now_ms
 
 blueprint = Blueprint("sessions", __name__, url_prefix="/v1/sessions")
+tag_blueprint(blueprint, ["sessions"])
+security_scheme_blueprint(blueprint, API_KEY_AUTH)
+
+_E429 = (
+    "RATE_LIMITED: over the key's rate limit (Retry-After says when to retry), or "
+    "CONCURRENCY_LIMIT: the workspace has its maximum of active sessions."
+)
+_E503 = (
+    "OWNER_UNAVAILABLE: the instance holding the session does not answer (retry), or "
+    "SERVICE_UNAVAILABLE: a backend is briefly away."
+)
 
 
 class ListQuery(BaseModel):
     """Query of ``GET /v1/sessions``."""
 
     model_config = ConfigDict(extra="forbid")
-    status: Literal["active", "closed"] | None = None
+    status: Literal["active", "closed"] | None = Field(
+        default=None, description="Only sessions in this state (default: both)."
+    )
 
 
 def _owner_header(record: SessionRecord) -> dict[str, str]:
@@ -58,8 +87,28 @@ async def _options_from_body() -> tuple[SessionOptions, Any]:
 
 @blueprint.post("")
 @document_request(SessionOptions)
+@document_response(Session, 201)
+@v1_errors(
+    400,
+    401,
+    409,
+    413,
+    429,
+    503,
+    e429=_E429,
+    e503="CAPACITY: no instance has room for another session, or SERVICE_UNAVAILABLE.",
+)
+@idempotent_route
+@session_header
+@operation_id("createSession")
 async def create_session() -> Response:
-    """Create a live session (body optional)."""
+    """Create a live session.
+
+    Opens a browser page of its own (cookies, storage and cache isolated) and answers the
+    session object. The body is optional: none or `{}` takes the defaults. The session
+    closes at `expiresAt`, after `idleTimeoutSeconds` without an action, or on DELETE, and
+    is billed once, by its duration.
+    """
     state = app_state()
     caller = principal()
     options, body = await _options_from_body()
@@ -78,8 +127,14 @@ async def create_session() -> Response:
 
 @blueprint.get("")
 @validate_querystring(ListQuery)
+@document_response(SessionList)
+@v1_errors(400, 401, 429, 503)
+@operation_id("listSessions")
 async def list_sessions(query_args: ListQuery) -> Response:
-    """The caller's sessions, optionally by status."""
+    """List your sessions.
+
+    The sessions of the calling key, optionally only `active` or `closed` ones.
+    """
     status = Status(query_args.status) if query_args.status else None
     caller = principal()
     records = await session_service().list(caller.workspace_id, caller.key_id, status)
@@ -87,20 +142,50 @@ async def list_sessions(query_args: ListQuery) -> Response:
 
 
 @blueprint.get("/<session_id>")
+@document_response(Session)
+@v1_errors(401, 404, 429, 503)
+@session_header
+@operation_id("getSession")
 async def get_session(session_id: str) -> Response:
-    """One session, answered from Redis."""
+    """Read a session.
+
+    Its state, counters and credits, from any instance. A session of another key answers
+    404, as one that never existed.
+    """
     record = await session_service().get(principal().key_id, session_id)
     return json_response(session_body(record), 200, _owner_header(record))
 
 
+# The served app answers this route from app.lane, which calls answer_action as this view
+# does; the view documents the route and answers when the lane is off.
 @blueprint.post("/<session_id>/actions")
 @validate_request(ActionRequest)
+@document_response(ActionResult)
+@v1_errors(
+    400,
+    401,
+    403,
+    404,
+    409,
+    413,
+    422,
+    429,
+    503,
+    e403="DOMAIN_NOT_ALLOWED: a goto to a host that is not allowed, refused before navigating.",
+    e409="SESSION_CLOSED: the session is closed; `session` holds its final state.",
+    e503=_E503,
+)
+@body_required
+@session_header
+@operation_id("runAction")
 async def run_action(session_id: str, data: ActionRequest) -> Response:
-    """Run one action on the session's page.
+    """Run an action on the session's page.
 
-    The served app answers this route from :mod:`app.lane`, which calls
-    :func:`answer_action` as this view does; the view documents the route and answers
-    when the lane is off.
+    One action, `{"type", "payload"}`: navigate, interact, wait, read the page, or render
+    it. Actions on one session run one at a time, in arrival order. Every action that
+    reaches an active session is counted in its counters, failed ones included. Output
+    actions (content, snapshot, evaluate, screenshot, pdf) refuse with DOMAIN_NOT_ALLOWED
+    while the page is on a host that is not allowed.
     """
     answer = answer_action(session_service(), principal(), session_id, data)
     # Quart cancels a view whose client hangs up; the lane runs the action to its end (it
@@ -143,7 +228,15 @@ async def answer_action(
 
 
 @blueprint.delete("/<session_id>")
+@document_response(Session)
+@v1_errors(401, 404, 429, 503, e503=_E503)
+@session_header
+@operation_id("closeSession")
 async def close_session(session_id: str) -> Response:
-    """Close the session; bills once, repeats return the same object."""
+    """Close a session.
+
+    Closes the browser page and bills the session's duration, once. Closing a closed
+    session answers the same final object and charges nothing.
+    """
     record = await session_service().close(principal().key_id, session_id)
     return json_response(session_body(record), 200, _owner_header(record))

@@ -142,8 +142,9 @@ async def test_openapi_and_docs_are_served(service: Service) -> None:
     spec = (await service.http.get("/openapi.json")).json()
     assert spec["info"]["title"] == "SessionShot"
     body = spec["paths"]["/admin/workspaces"]["post"]["requestBody"]
-    schema = body["content"]["application/json"]["schema"]
-    assert schema["title"] == "WorkspaceCreate", "documented from the validating model"
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/WorkspaceCreate", "documented from the validating model"
+    schema = spec["components"]["schemas"]["WorkspaceCreate"]
     assert schema["additionalProperties"] is False
     docs = await service.http.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
