@@ -59,6 +59,19 @@ class RateDecision:
         return headers
 
 
+def rate_decision(count: int, limit: int, period_ms: int, at_ms: int) -> RateDecision:
+    """How the ``count``-th request of the fixed window holding ``at_ms`` stands against
+    ``limit``; windows start at multiples of ``period_ms``."""
+    window = at_ms // period_ms
+    reset_s = max(1, math.ceil(((window + 1) * period_ms - at_ms) / 1000))
+    return RateDecision(
+        allowed=count <= limit,
+        limit=limit,
+        remaining=max(0, limit - count),
+        reset_s=reset_s,
+    )
+
+
 @dataclass(frozen=True)
 class Admitted:
     """A request whose key checked out, and how it stands against the key's rate limit."""
@@ -95,12 +108,5 @@ class Admission:
         )
         if int(answer[0]) != 1:
             return None
-        count = int(answer[2])
-        reset_s = max(1, math.ceil(((window + 1) * self._period_ms - now) / 1000))
-        rate = RateDecision(
-            allowed=count <= self._limit,
-            limit=self._limit,
-            remaining=max(0, self._limit - count),
-            reset_s=reset_s,
-        )
+        rate = rate_decision(int(answer[2]), self._limit, self._period_ms, now)
         return Admitted(Principal(key_id=key_id, workspace_id=text(answer[1])), rate)
