@@ -38,7 +38,10 @@ class SessionClosed(SessionError):
 class DomainRefused(SessionError):
     """A ``goto`` to a host that is not allowed, refused before navigating (403)."""
 
-    code, default_message = "DOMAIN_NOT_ALLOWED", "Domain is not allowed."
+    code = "DOMAIN_NOT_ALLOWED"
+    default_message = (
+        "The host is not on this workspace's allowed domains; an administrator can add it."
+    )
 
 
 class CapacityExceeded(SessionError):

@@ -68,7 +68,9 @@ async def create_capture(data: CaptureRequest) -> Response:
     caller = principal()
     host = urlsplit(data.url).hostname or ""
     if not host_matches(host, await state.tenancy.active_domains(caller.workspace_id)):
-        raise DomainNotAllowed(f"{host} is not on this workspace's allowed domains.")
+        raise DomainNotAllowed(
+            f"{host} is not on this workspace's allowed domains; an administrator can add it."
+        )
     body = await request.get_json()
 
     async def run() -> tuple[dict[str, Any], int]:
