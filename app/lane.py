@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from quart import Quart
 from werkzeug.exceptions import BadRequest, RequestTimeout
 
+from app.actions import answer_action
 from app.admission import Admitted
 from app.error_handlers import api_error_of
 from app.errors import ApiError, PayloadTooLarge, ValidationFailed, error_body
@@ -45,7 +46,6 @@ from app.middleware import (
     token_of,
 )
 from app.responses import json_bytes
-from app.routes.sessions import answer_action
 from app.state import STATE_KEY, AppState
 from sessions.action_models import ActionRequest
 

@@ -18,6 +18,7 @@ from quart_schema import (
     validate_request,
 )
 
+from app.actions import answer_action
 from app.errors import ValidationFailed
 from app.idempotency import idempotent
 from app.jsonbody import loads_body
@@ -32,10 +33,7 @@ from app.openapi import (
 from app.responses import json_response
 from app.schemas import ActionResult, Session, SessionList
 from app.state import app_state, session_service
-from app.tenancy import Principal
 from sessions.action_models import ActionRequest
-from sessions.cluster import SessionService
-from sessions.errors import SessionError, SessionNotFound
 from sessions.models import SessionOptions
 from sessions.registry import SessionRecord, Status
 from sessions.timefmt import now_ms
@@ -156,8 +154,8 @@ async def get_session(session_id: str) -> Response:
     return json_response(session_body(record), 200, _owner_header(record))
 
 
-# The served app answers this route from app.lane, which calls answer_action as this view
-# does; the view documents the route and answers when the lane is off.
+# The served app answers this route in front of Quart (app.lane), which calls answer_action
+# as this view does; the view documents the route and answers when the lane is off.
 @blueprint.post("/<session_id>/actions")
 @validate_request(ActionRequest)
 @document_response(ActionResult)
@@ -205,26 +203,6 @@ async def _outcome(
         return await answer
     except Exception as err:  # mapped by the view that awaits it
         return err
-
-
-async def answer_action(
-    service: SessionService, caller: Principal, session_id: str, data: ActionRequest
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The action's answer (body and headers); engine errors carry the session's record."""
-    try:
-        outcome = await service.act(caller.key_id, session_id, data)
-    except SessionNotFound as err:
-        # Another key's session must look exactly like one that never existed.
-        err.context.pop("record", None)
-        raise
-    except SessionError as err:
-        if "record" not in err.context:
-            record = await service.engine.registry.get(session_id)
-            if record is not None and record.key_id == caller.key_id:
-                err.context["record"] = record
-        raise
-    body = {"success": True, "expiresInSeconds": outcome.expires_in, **outcome.body}
-    return body, {"X-Session-Owner": outcome.owner}
 
 
 @blueprint.delete("/<session_id>")
