@@ -17,9 +17,9 @@ from tests.support.procs import (
     base_env,
     free_port,
     sessionshot_bin,
-    wait_until,
 )
 from tests.support.service import SECRET_KEY
+from tests.support.waiting import wait_until
 
 
 def _run_cli(env: dict[str, str], *args: str) -> dict[str, object]:

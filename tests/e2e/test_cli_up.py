@@ -29,8 +29,8 @@ from tests.support.procs import (
     base_env,
     free_port,
     sessionshot_bin,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 INSTANCE_TIMEOUT_S = 2
 """Short, so that a second start would take what the first left behind for lost at once."""

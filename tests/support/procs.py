@@ -13,8 +13,7 @@ from pathlib import Path
 
 import redis
 
-# Re-exported while callers move to tests.support.waiting.
-from tests.support.waiting import wait_until as wait_until
+from tests.support.waiting import wait_until
 
 
 def free_port(host: str = "127.0.0.1") -> int:
