@@ -24,13 +24,13 @@ async def answer_action(
         outcome = await service.act(caller.key_id, session_id, data)
     except SessionNotFound as err:
         # Another key's session must look exactly like one that never existed.
-        err.context.pop("record", None)
+        err.record = None
         raise
     except SessionError as err:
-        if "record" not in err.context:
+        if err.record is None:
             record = await service.engine.registry.get(session_id)
             if record is not None and record.key_id == caller.key_id:
-                err.context["record"] = record
+                err.record = record
         raise
     body = {"success": True, "expiresInSeconds": outcome.expires_in, **outcome.body}
     return body, {"X-Session-Owner": outcome.owner}

@@ -1,8 +1,19 @@
-"""Maps every exception to the documented error shapes, by class, in one place."""
+"""Maps every exception to the documented error shapes, by class, in one place.
+
+One table gives each error class its answer; an exception takes the entry of the first
+class of its MRO that has one (so a new subclass answers as its closest listed parent).
+The errors of this service's packages (one tree each: ``sessions.errors.SessionError``,
+``captures.errors.CaptureError``, ``storage.StorageError``, ``app.tenancy.TenancyError``)
+bring their own code and message, and the table gives their HTTP status; the framework's
+and the libraries' errors get a function that builds the answer. Anything else is
+``INTERNAL`` with a fixed message, and only its type is logged.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationError
 from quart import Quart, Response
@@ -14,20 +25,37 @@ from werkzeug.exceptions import HTTPException
 from app.errors import (
     ApiError,
     Internal,
-    NotFound,
     ServiceUnavailable,
     ValidationFailed,
     error_response,
     for_status,
 )
-from app.tenancy import DomainNotListed, KeyNotFound, TenancyError, WorkspaceNotFound
-from sessions import errors as session_errors
-from sessions.domains import InvalidDomain
-from sessions.registry import SessionRecord
+from app.tenancy import TenancyError
+from captures.errors import CaptureError
+from sessions.errors import (
+    ActionError,
+    BrowserUnavailable,
+    CapacityExceeded,
+    ConcurrencyLimited,
+    DomainRefused,
+    InvalidRequest,
+    OwnerUnavailable,
+    SessionClosed,
+    SessionError,
+    SessionNotFound,
+)
 from sessions.timefmt import now_ms
-from sessions.usage import BadRange
+from storage import FileNotFound, LinkExpired, SignatureInvalid, StorageError
 
 log = logging.getLogger("sessionshot.errors")
+
+TREES = (SessionError, CaptureError, StorageError, TenancyError)
+"""The bases of this service's exception trees: their errors carry ``code`` and ``message``."""
+
+TreeError = SessionError | CaptureError | StorageError | TenancyError
+
+Rule = int | Callable[[Any], ApiError]
+"""An HTTP status (for an error of the trees), or what builds the answer (for the rest)."""
 
 
 def describe_validation(err: ValidationError) -> str:
@@ -37,65 +65,6 @@ def describe_validation(err: ValidationError) -> str:
         loc = ".".join(str(p) for p in item["loc"]) or "body"
         parts.append(f"{loc}: {item['msg']}")
     return "; ".join(parts) or "Invalid request."
-
-
-# Domain errors of the other packages, by class (most specific first in the MRO walk).
-_DOMAIN_ERRORS: dict[type[Exception], tuple[type[ApiError], str | None]] = {
-    WorkspaceNotFound: (NotFound, "Workspace not found."),
-    KeyNotFound: (NotFound, "API key not found."),
-    DomainNotListed: (NotFound, "Domain not found."),
-    TenancyError: (NotFound, None),
-    InvalidDomain: (ValidationFailed, None),
-    BadRange: (ValidationFailed, None),
-    # A JSON body that is not UTF-8 fails while it is decoded, before any validation.
-    UnicodeDecodeError: (ValidationFailed, "Malformed request body."),
-    # Redis away (down, restarting, still loading its data: BusyLoadingError is one of
-    # these): retryable, not a server fault.
-    RedisConnectionError: (ServiceUnavailable, None),
-    RedisTimeoutError: (ServiceUnavailable, None),
-}
-
-
-def to_api_error(err: Exception) -> ApiError | None:
-    """The documented error for a domain exception, or None when it has no mapping."""
-    if isinstance(err, ApiError):
-        return err
-    for cls in type(err).__mro__:
-        mapped = _DOMAIN_ERRORS.get(cls)
-        if mapped is not None:
-            api_cls, message = mapped
-            if api_cls is ServiceUnavailable:  # its own words would name internals
-                return ServiceUnavailable(headers={"Retry-After": "1"})
-            return api_cls(message or str(err) or None)
-    return None
-
-
-# HTTP status of each engine error class; the code comes from the class itself.
-_SESSION_STATUS: dict[type[session_errors.SessionError], int] = {
-    session_errors.InvalidRequest: 400,
-    session_errors.SessionNotFound: 404,
-    session_errors.SessionClosed: 409,
-    session_errors.DomainRefused: 403,
-    session_errors.ConcurrencyLimited: 429,
-    session_errors.CapacityExceeded: 503,
-    session_errors.OwnerUnavailable: 503,
-    session_errors.ActionError: 422,
-    session_errors.BrowserUnavailable: 503,
-}
-
-
-def session_api_error(err: session_errors.SessionError) -> ApiError:
-    """The documented error for an engine exception, with the session where it exists."""
-    status = next((_SESSION_STATUS[c] for c in type(err).__mro__ if c in _SESSION_STATUS), 500)
-    message = err.message if status < 500 or err.code != "INTERNAL" else None
-    mapped = ApiError(message, status=status, code=err.code)
-    record = err.context.get("record")
-    if isinstance(record, SessionRecord):
-        closed = isinstance(err, session_errors.SessionClosed)
-        expires = 0 if closed else err.context.get("expires_in", record.expires_in(now_ms()))
-        mapped.extra = {"expiresInSeconds": expires, "session": record.public()}
-        mapped.headers = {"X-Session-Owner": record.owner}
-    return mapped
 
 
 def _schema_error(err: RequestSchemaValidationError) -> ApiError:
@@ -115,22 +84,84 @@ def _http_error(err: HTTPException) -> ApiError:
     return for_status(status)(messages.get(status), headers=headers)
 
 
+def _redis_away(_: Exception) -> ApiError:
+    # Retryable, not a server fault; its own words would name internals.
+    return ServiceUnavailable(headers={"Retry-After": "1"})
+
+
+RULES: dict[type[Exception], Rule] = {
+    # The edge's own errors are already answers.
+    ApiError: lambda err: err,
+    # The sessions engine; a forwarded error has the status of its kind (sessions/router.py),
+    # so every class of one kind must have the same status here.
+    SessionError: 500,
+    InvalidRequest: 400,  # InvalidDomain, BadRange too
+    DomainRefused: 403,
+    SessionNotFound: 404,
+    SessionClosed: 409,
+    ActionError: 422,
+    ConcurrencyLimited: 429,
+    CapacityExceeded: 503,
+    OwnerUnavailable: 503,
+    BrowserUnavailable: 503,
+    # Captures: only faults reach a request (a failed capture is a record, not an answer).
+    CaptureError: 500,
+    # Storage: signed file links.
+    StorageError: 500,
+    SignatureInvalid: 403,
+    FileNotFound: 404,
+    LinkExpired: 410,
+    # Tenancy: an administrator named something that does not exist.
+    TenancyError: 404,
+    # The framework and the libraries.
+    RequestSchemaValidationError: _schema_error,
+    ValidationError: lambda err: ValidationFailed(describe_validation(err)),
+    HTTPException: _http_error,
+    # A JSON body that is not UTF-8 fails while it is decoded, before any validation.
+    UnicodeDecodeError: lambda _: ValidationFailed("Malformed request body."),
+    # Redis away (down, restarting, still loading its data: BusyLoadingError is one of these).
+    RedisConnectionError: _redis_away,
+    RedisTimeoutError: _redis_away,
+}
+
+
+def _rule_of(cls: type[Exception]) -> Rule | None:
+    return next((RULES[c] for c in cls.__mro__ if c in RULES), None)
+
+
+def _tree_error(err: TreeError, status: int) -> ApiError:
+    """The answer to an error of the trees: its code, its message unless it is INTERNAL (an
+    internal message may name internals), and the session it is about where there is one."""
+    message = None if err.code == Internal.code else err.message
+    mapped = ApiError(message, status=status, code=err.code)
+    if isinstance(err, SessionError) and err.record is not None:
+        record = err.record
+        if isinstance(err, SessionClosed):
+            expires = 0
+        elif err.expires_in is not None:
+            expires = err.expires_in
+        else:
+            expires = record.expires_in(now_ms())
+        mapped.extra = {"expiresInSeconds": expires, "session": record.public()}
+        mapped.headers = {"X-Session-Owner": record.owner}
+    return mapped
+
+
+def to_api_error(err: Exception) -> ApiError | None:
+    """The documented error for ``err``, or None when no rule covers it."""
+    rule = _rule_of(type(err))
+    if isinstance(rule, int):
+        return _tree_error(err, rule) if isinstance(err, TREES) else None
+    return None if rule is None else rule(err)
+
+
 def api_error_of(err: Exception) -> ApiError:
-    """The documented error for any exception a request can end with (unexpected ones are
-    logged, by type only, and answered as INTERNAL)."""
-    if isinstance(err, session_errors.SessionError):
-        return session_api_error(err)
-    if isinstance(err, RequestSchemaValidationError):
-        return _schema_error(err)
-    if isinstance(err, ValidationError):
-        return ValidationFailed(describe_validation(err))
-    if isinstance(err, HTTPException):
-        return _http_error(err)
+    """The documented error for any exception a request can end with (unexpected ones, and
+    faults of our own, are logged by type only; unexpected ones are answered as INTERNAL)."""
     mapped = to_api_error(err)
-    if mapped is not None:
-        return mapped
-    log.error("unhandled error", extra={"errorType": type(err).__name__})
-    return Internal()
+    if mapped is None or (mapped.status == 500 and not isinstance(err, ApiError)):
+        log.error("unhandled error", extra={"errorType": type(err).__name__})
+    return Internal() if mapped is None else mapped
 
 
 async def _render(err: Exception) -> Response:
@@ -139,14 +170,5 @@ async def _render(err: Exception) -> Response:
 
 def install(app: Quart) -> None:
     """Register the handlers on ``app``."""
-    handled: tuple[type[Exception], ...] = (
-        ApiError,
-        session_errors.SessionError,
-        *_DOMAIN_ERRORS,
-        RequestSchemaValidationError,
-        ValidationError,
-        HTTPException,
-        Exception,
-    )
-    for cls in handled:
+    for cls in (*RULES, Exception):
         app.register_error_handler(cls, _render)

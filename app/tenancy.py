@@ -27,19 +27,45 @@ _WS_RE = re.compile(r"^ws_[0-9a-f]{16}$")
 
 
 class TenancyError(Exception):
-    """Base of tenancy errors."""
+    """Base of tenancy errors: something an administrator named does not exist (404).
+
+    ``message`` is what a caller is shown; ``str()`` is the name that was not found, which
+    the command line prints.
+    """
+
+    code: str = "NOT_FOUND"
+    default_message: str = "Not found."
+
+    def __init__(self, message: str | None = None, *, name: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(name or message or "")
 
 
 class WorkspaceNotFound(TenancyError):
     """No workspace with that id."""
 
+    default_message = "Workspace not found."
+
+    def __init__(self, workspace_id: str) -> None:
+        super().__init__(name=workspace_id)
+
 
 class KeyNotFound(TenancyError):
     """No API key with that id."""
 
+    default_message = "API key not found."
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(name=key_id)
+
 
 class DomainNotListed(TenancyError):
     """The workspace has no such allowed-domain entry."""
+
+    default_message = "Domain not found."
+
+    def __init__(self, entry: str) -> None:
+        super().__init__(name=entry)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from sessions.errors import (
     CapacityExceeded,
     OwnerUnavailable,
     SessionClosed,
-    SessionError,
 )
 from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.models import SessionOptions
@@ -116,7 +115,7 @@ class SessionService:
                 answer = await self._router.forward(info.id, message)
             except OwnerUnavailable:
                 continue
-            if answer.error == "CapacityExceeded":
+            if answer.code == CapacityExceeded.code:
                 continue  # it filled up meanwhile: try the next one
             raise_answer(answer)
             return SessionRecord(answer.body)
@@ -154,8 +153,9 @@ class SessionService:
         try:
             record = await self._remote(key_id, session_id)
         except SessionClosed as err:
-            closed: SessionRecord = err.context["record"]
-            return closed
+            if err.record is None:
+                raise
+            return err.record
         message = Forwarded(
             id=self._router.new_id(), op="close", key_id=key_id, session_id=session_id
         )
@@ -174,14 +174,9 @@ class SessionService:
         try:
             answer = await self._router.forward(record.owner, message)
         except OwnerUnavailable as err:
-            err.context["record"] = record
+            err.record = record
             raise
-        if not answer.ok:
-            try:
-                raise_answer(answer)
-            except SessionError as err:
-                err.context.setdefault("owner", answer.owner)
-                raise
+        raise_answer(answer)
         return answer
 
     async def _handle(self, message: Forwarded) -> Answer:

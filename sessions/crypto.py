@@ -10,12 +10,15 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from sessions.errors import SessionError
+
 NONCE_BYTES = 12
 VERSION = b"v1"
 
 
-class PayloadError(Exception):
-    """A payload that cannot be decrypted (wrong key, altered, or not ours)."""
+class PayloadError(SessionError):
+    """A payload that cannot be decrypted (wrong key, altered, or not ours): INTERNAL, its
+    message is never shown to a caller."""
 
 
 def payload_key(secret: bytes, explicit: str | None = None) -> bytes:

@@ -18,11 +18,13 @@ from functools import cache
 
 from publicsuffixlist import PublicSuffixList
 
+from sessions.errors import InvalidRequest
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
-class InvalidDomain(ValueError):
-    """An allowed-domain entry or a hostname that cannot be normalised."""
+class InvalidDomain(InvalidRequest):
+    """An allowed-domain entry or a hostname that cannot be normalised (400)."""
 
 
 def _ip_literal(host: str) -> str | None:

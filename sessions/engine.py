@@ -244,8 +244,8 @@ class SessionEngine:
         live.last_activity = time.monotonic()
         self._deadlines.set(session_id, live.deadline())
         if error is not None:
-            error.context.setdefault("url", url)
-            error.context["expires_in"] = live.expires_in()
+            error.url = url if error.url is None else error.url
+            error.expires_in = live.expires_in()
             raise error
         return ActionOutcome(
             body={**body, "url": url},

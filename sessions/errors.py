@@ -1,19 +1,71 @@
-"""The sessions engine's exception tree; ``app/`` maps it to HTTP by class."""
+"""The sessions engine's exception tree; ``app/`` maps it to HTTP by class.
+
+Every error the package raises for a caller is a :class:`SessionError`: its class gives the
+documented ``code`` and a ``message`` safe to show, and optional fields say what it is about
+(the session's record, how long it has left, the page, the selector). Errors that cross
+instances (a forwarded request, ``sessions/router.py``) travel as their kind and code and come
+back as the class of this tree that has both (:func:`error_class`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from sessions.registry import SessionRecord
+
+
+class Kind(StrEnum):
+    """What sort of failure an error is; the edge answers each kind with one HTTP status.
+
+    It travels with a forwarded error's code because some codes are shared by errors of
+    different kinds (``DOMAIN_NOT_ALLOWED``: refused before a ``goto``, or left during an
+    action; ``INTERNAL``: a fault, or the browser being relaunched).
+    """
+
+    INTERNAL = "internal"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    REFUSED = "refused"
+    CLOSED = "closed"
+    LIMITED = "limited"
+    UNAVAILABLE = "unavailable"
+    ACTION = "action"
 
 
 class SessionError(Exception):
     """Base of every engine error; ``code`` is the documented error code."""
 
-    code = "INTERNAL"
-    default_message = "Internal error."
+    code: str = "INTERNAL"
+    default_message: str = "Internal error."
+    kind: ClassVar[Kind] = Kind.INTERNAL
 
-    def __init__(self, message: str | None = None, **context: Any) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        record: SessionRecord | None = None,
+        expires_in: int | None = None,
+        url: str | None = None,
+        selector: str | None = None,
+        page_status: int | None = None,
+        owner: str | None = None,
+    ) -> None:
         self.message = message or self.default_message
-        self.context = context
+        self.record = record
+        """The session the error is about, when the caller may see it."""
+        self.expires_in = expires_in
+        """Seconds the session has left, as its owner counted them."""
+        self.url = url
+        """The page's URL after a failed action."""
+        self.selector = selector
+        """The selector that timed out."""
+        self.page_status = page_status
+        """The main document's HTTP status when it failed with one."""
+        self.owner = owner
+        """The instance that raised it, for a forwarded error."""
         super().__init__(self.message)
 
 
@@ -21,18 +73,21 @@ class InvalidRequest(SessionError):
     """Options or a payload that break a documented rule the models cannot express."""
 
     code, default_message = "VALIDATION_ERROR", "Invalid request."
+    kind = Kind.INVALID
 
 
 class SessionNotFound(SessionError):
     """Unknown session, or one owned by another key."""
 
     code, default_message = "NOT_FOUND", "Session not found."
+    kind = Kind.NOT_FOUND
 
 
 class SessionClosed(SessionError):
     """The session is closed; carries the final record."""
 
     code, default_message = "SESSION_CLOSED", "Session is closed."
+    kind = Kind.CLOSED
 
 
 class DomainRefused(SessionError):
@@ -42,30 +97,35 @@ class DomainRefused(SessionError):
     default_message = (
         "The host is not on this workspace's allowed domains; an administrator can add it."
     )
+    kind = Kind.REFUSED
 
 
 class CapacityExceeded(SessionError):
     """No instance has room for another session."""
 
     code, default_message = "CAPACITY", "No capacity for a new session."
+    kind = Kind.UNAVAILABLE
 
 
 class ConcurrencyLimited(SessionError):
     """The workspace is at its active-session limit."""
 
     code, default_message = "CONCURRENCY_LIMIT", "Too many active sessions for this workspace."
+    kind = Kind.LIMITED
 
 
 class OwnerUnavailable(SessionError):
     """The instance owning the session does not answer."""
 
     code, default_message = "OWNER_UNAVAILABLE", "The session's owner is unavailable."
+    kind = Kind.UNAVAILABLE
 
 
 class ActionError(SessionError):
     """An action that ran and failed (422)."""
 
     code, default_message = "ACTION_FAILED", "Action failed."
+    kind = Kind.ACTION
 
 
 class SelectorTimeout(ActionError):
@@ -114,3 +174,24 @@ class BrowserUnavailable(SessionError):
     """The browser is down (relaunching)."""
 
     code, default_message = "INTERNAL", "Browser unavailable."
+    kind = Kind.UNAVAILABLE
+
+
+def tree() -> Iterator[type[SessionError]]:
+    """Every class of the tree (those of imported modules), each before its subclasses."""
+    pending: list[type[SessionError]] = [SessionError]
+    while pending:
+        cls = pending.pop(0)
+        yield cls
+        pending.extend(cls.__subclasses__())
+
+
+def error_class(kind: Kind, code: str) -> type[SessionError]:
+    """The most general class with ``kind`` and ``code``, to re-raise a forwarded error.
+
+    A code this instance does not know (a newer owner's) gets the most general class of its
+    kind, so its HTTP status is still the owner's; the caller sets the code on the instance.
+    """
+    same_kind = [cls for cls in tree() if cls.kind is kind]
+    exact = [cls for cls in same_kind if cls.code == code]
+    return (exact or same_kind or [SessionError])[0]

@@ -138,7 +138,7 @@ async def _navigate(
         raise LeftAllowedDomains()
     status = response.status if response is not None else None
     if status is not None and status >= 400:
-        raise NavigationFailed(f"The page answered HTTP {status}.", status=status)
+        raise NavigationFailed(f"The page answered HTTP {status}.", page_status=status)
     return {"status": status}
 
 

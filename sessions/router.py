@@ -58,13 +58,15 @@ class Forwarded(BaseModel):
 
 
 class Answer(BaseModel):
-    """The owner's reply."""
+    """The owner's reply. An error travels as its code and kind (never a class name), with
+    the message and the session's time left as the owner gave them."""
 
     ok: bool
     owner: str
     body: dict[str, Any] = {}
     expires_in: int = 0
-    error: str | None = None
+    code: str | None = None
+    kind: str | None = None
     message: str | None = None
 
 
@@ -76,21 +78,27 @@ def error_answer(owner: str, err: errors.SessionError) -> Answer:
     return Answer(
         ok=False,
         owner=owner,
-        error=type(err).__name__,
+        code=err.code,
+        kind=err.kind,
         message=err.message,
-        expires_in=int(err.context.get("expires_in", 0)),
+        expires_in=err.expires_in or 0,
     )
 
 
 def raise_answer(answer: Answer) -> None:
-    """Re-raise an error reply as the engine error it was on the owner."""
+    """Re-raise an error reply as the engine error it was on the owner: same code, message,
+    time left and HTTP status (its kind picks the class)."""
     if answer.ok:
         return
-    cls = getattr(errors, answer.error or "", None)
-    if not (isinstance(cls, type) and issubclass(cls, errors.SessionError)):
-        cls = errors.SessionError
-    err = cls(answer.message)
-    err.context["expires_in"] = answer.expires_in
+    code = answer.code or errors.SessionError.code
+    try:
+        kind = errors.Kind(answer.kind or errors.Kind.INTERNAL)
+    except ValueError:  # a kind this instance does not know (a newer owner): a fault here
+        kind, code = errors.Kind.INTERNAL, errors.SessionError.code
+    err = errors.error_class(kind, code)(
+        answer.message, expires_in=answer.expires_in, owner=answer.owner
+    )
+    err.code = code
     raise err
 
 
@@ -211,6 +219,11 @@ class Router:
         try:
             answer = await self._handler(message)
         except errors.SessionError as err:
+            if err.kind is errors.Kind.INTERNAL:  # a fault here (a payload sealed elsewhere)
+                log.error(
+                    "forwarded request failed",
+                    extra={"op": message.op, "errorType": type(err).__name__},
+                )
             answer = error_answer(self.instance_id, err)
         except asyncio.CancelledError:
             raise

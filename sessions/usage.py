@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from sessions.errors import InvalidRequest
 from sessions.keys import SessionKeys
 from sessions.redis_types import text, text_dict
 from sessions.timefmt import iso_ms
@@ -36,8 +37,8 @@ CSV_HEADER = (
 PAGE = 500
 
 
-class BadRange(ValueError):
-    """A malformed date, ``from`` not before ``to``, or a range over 366 days."""
+class BadRange(InvalidRequest):
+    """A malformed date, ``from`` not before ``to``, or a range over 366 days (400)."""
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

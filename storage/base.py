@@ -31,11 +31,25 @@ _FALLBACK_SAFE = frozenset(
 
 
 class StorageError(Exception):
-    """Base of every error raised by the storage package; messages never hold secrets."""
+    """Base of every error raised by the storage package.
+
+    ``code`` and ``message`` (fixed by the class) are what a caller may be shown; ``str()``
+    says which file, for logs. Neither ever holds a secret.
+    """
+
+    code: str = "INTERNAL"
+    default_message: str = "Internal error."
+
+    @property
+    def message(self) -> str:
+        """The text a caller may be shown."""
+        return self.default_message
 
 
 class FileNotFound(StorageError):
     """No stored file under this key (never written, deleted, or swept by retention)."""
+
+    code, default_message = "NOT_FOUND", "File not found."
 
     def __init__(self, key: str) -> None:
         super().__init__(f"file not found: {key}")
@@ -45,6 +59,8 @@ class FileNotFound(StorageError):
 class LinkExpired(StorageError):
     """A signed link whose signature is valid but whose expiry has passed."""
 
+    code, default_message = "LINK_EXPIRED", "This link has expired."
+
     def __init__(self, expires_at: datetime) -> None:
         super().__init__("signed link expired")
         self.expires_at = expires_at
@@ -53,8 +69,10 @@ class LinkExpired(StorageError):
 class SignatureInvalid(StorageError):
     """A signed link that was altered, truncated, garbled or signed with another secret."""
 
-    def __init__(self, message: str = "signed link is invalid") -> None:
-        super().__init__(message)
+    code, default_message = "SIGNATURE_INVALID", "This link is not valid."
+
+    def __init__(self, detail: str = "signed link is invalid") -> None:
+        super().__init__(detail)
 
 
 class InvalidKey(StorageError, ValueError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from quart import Blueprint, Response
 from quart_schema import operation_id, security_scheme_blueprint, tag_blueprint
 
-from app.errors import ApiError, NotFound
+from app.errors import NotFound
 from app.openapi import NO_AUTH, media, v1_errors
 from app.state import app_state
-from storage import CACHE_CONTROL, FileNotFound, LinkExpired, LocalStorage, SignatureInvalid
+from storage import CACHE_CONTROL, LocalStorage
 from storage import content_disposition as disposition
 
 blueprint = Blueprint("files", __name__, url_prefix="/v1/files")
@@ -16,18 +16,6 @@ tag_blueprint(blueprint, ["files"])
 security_scheme_blueprint(blueprint, NO_AUTH)  # the signed link is the credential
 
 _FILE = {"schema": {"type": "string", "format": "binary"}}
-
-
-class LinkExpiredError(ApiError):
-    """The signed link is past its expiry."""
-
-    status, code, default_message = 410, "LINK_EXPIRED", "This link has expired."
-
-
-class SignatureInvalidError(ApiError):
-    """The signed link was altered."""
-
-    status, code, default_message = 403, "SIGNATURE_INVALID", "This link is not valid."
 
 
 @blueprint.get("/<path:token>")
@@ -53,14 +41,8 @@ async def get_file(token: str) -> Response:
     storage = app_state().storage
     if not isinstance(storage, LocalStorage):
         raise NotFound()
-    try:
-        stored = await storage.open_signed(token)
-    except LinkExpired as err:
-        raise LinkExpiredError() from err
-    except SignatureInvalid as err:
-        raise SignatureInvalidError() from err
-    except FileNotFound as err:
-        raise NotFound("File not found.") from err
+    # An altered link is 403, an expired one 410, a deleted file 404 (app/error_handlers.py).
+    stored = await storage.open_signed(token)
     assert stored.data is not None
     return Response(
         stored.data,

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug import exceptions as http
 
-from app.error_handlers import api_error_of, session_api_error, to_api_error
+from app.error_handlers import api_error_of, to_api_error
 from app.errors import (
     ApiError,
     IdempotencyConflict,
@@ -305,32 +305,29 @@ def test_engine_messages_reach_the_caller_except_internal_ones() -> None:
 
 def test_an_error_about_a_session_carries_it_and_its_owner() -> None:
     record = _record()
-    mapped = session_api_error(session_errors.SelectorTimeout(record=record, expires_in=42))
+    mapped = api_error_of(session_errors.SelectorTimeout(record=record, expires_in=42))
     assert mapped.extra == {"expiresInSeconds": 42, "session": record.public()}
     assert mapped.headers == {"X-Session-Owner": "api-7"}
     assert error_body(mapped, "/v1/sessions/x/actions")["session"]["id"] == record.id
 
 
 def test_without_a_given_lifetime_the_record_says_how_long_is_left() -> None:
-    mapped = session_api_error(session_errors.SelectorTimeout(record=_record()))
+    mapped = api_error_of(session_errors.SelectorTimeout(record=_record()))
     assert 3590 <= mapped.extra["expiresInSeconds"] <= 3600
     past = _record(expires_at_ms=now_ms() - 60_000)
-    assert (
-        session_api_error(session_errors.SessionNotFound(record=past)).extra["expiresInSeconds"]
-        == 0
-    )
+    assert api_error_of(session_errors.SessionNotFound(record=past)).extra["expiresInSeconds"] == 0
 
 
 def test_a_closed_session_has_no_time_left_whatever_the_context_says() -> None:
     record = _record(status="closed")
-    mapped = session_api_error(session_errors.SessionClosed(record=record, expires_in=99))
+    mapped = api_error_of(session_errors.SessionClosed(record=record, expires_in=99))
     assert mapped.status == 409
     assert mapped.extra["expiresInSeconds"] == 0
     assert mapped.extra["session"]["status"] == "closed"
 
 
-def test_a_record_that_is_not_a_session_record_adds_nothing() -> None:
-    mapped = session_api_error(session_errors.SessionClosed(record={"id": "sess_x"}))
+def test_an_error_without_a_record_adds_nothing_whatever_else_it_says() -> None:
+    mapped = api_error_of(session_errors.SessionClosed(expires_in=99, owner="api-7"))
     assert (mapped.extra, mapped.headers) == ({}, {})
 
 
