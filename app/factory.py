@@ -24,8 +24,7 @@ from app.settings import Settings
 from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
 from captures.keys import CaptureKeys
-from captures.notify import DoneListener
-from captures.records import CaptureStore
+from captures.service import CaptureService
 from sessions.cluster import SessionService
 from sessions.config import EngineConfig
 from sessions.credits import CreditPolicy
@@ -129,6 +128,17 @@ def make_payload_box(settings: Settings) -> PayloadBox:
     return PayloadBox(payload_key(settings.require_secret(), explicit))
 
 
+def make_capture_service(settings: Settings, redis: Redis, storage: Storage) -> CaptureService:
+    """Capture records, payloads and the job queue on ``redis``."""
+    return CaptureService(
+        redis,
+        CaptureKeys(settings.redis_prefix),
+        make_payload_box(settings),
+        storage,
+        settings.signed_url_ttl_s,
+    )
+
+
 def make_tenancy(settings: Settings, redis: Redis) -> Tenancy:
     """Workspaces, keys and domains on ``redis``."""
     pepper = derive_key(settings.require_secret(), "api-key-pepper")
@@ -155,7 +165,6 @@ def build_state(
     """The state objects every handler uses."""
     keys = AppKeys(settings.redis_prefix)
     limit, period_s = settings.rate
-    capture_store = CaptureStore(redis, CaptureKeys(settings.redis_prefix))
     state = AppState(
         settings=settings,
         redis=redis,
@@ -165,8 +174,7 @@ def build_state(
         metrics=metrics,
         engine=engine,
         storage=storage,
-        captures=capture_store,
-        capture_events=DoneListener(redis, capture_store.keys.done_channel()),
+        captures=make_capture_service(settings, redis, storage),
         payload_box=make_payload_box(settings),
     )
     state.checks["redis"] = redis.ping
@@ -235,7 +243,7 @@ def create_app(
             stack.push_async_callback(sessions_service.aclose)
             state.sessions = sessions_service
             stack.push_async_callback(state.tasks.aclose)
-            loops.add("capture-events", state.capture_events.run)
+            loops.add("capture-events", state.captures.events.run)
             app.extensions[STATE_KEY] = state
             stack.callback(app.extensions.pop, STATE_KEY, None)
             yield

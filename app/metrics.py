@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from captures.service import QueueFigures
+
 
 class Metrics:
     """The service's counters, gauges and histograms."""
@@ -52,6 +54,16 @@ class Metrics:
     def watch_warm_pool(self, size: Callable[[], int]) -> None:
         """Read the warm pool's size when scraped."""
         self.warm_contexts.set_function(size)
+
+    def show_captures(self, figures: QueueFigures) -> None:
+        """Set the service-wide capture gauges to what Redis answered."""
+        if figures.finals is not None:
+            for status, count in figures.finals.items():
+                self.captures.labels(status).set(count)
+        if figures.latency_s_sum is not None:
+            self.capture_latency.set(figures.latency_s_sum)
+        if figures.depth is not None:
+            self.queue_depth.set(figures.depth)
 
     # The sessions engine's observer interface.
 

@@ -13,8 +13,7 @@ from app.keys import AppKeys
 from app.metrics import Metrics
 from app.settings import Settings
 from app.tenancy import Tenancy
-from captures.notify import DoneListener
-from captures.records import CaptureStore
+from captures.service import CaptureService
 from sessions.cluster import SessionService
 from sessions.crypto import PayloadBox
 from sessions.engine import SessionEngine
@@ -36,8 +35,7 @@ class AppState:
     metrics: Metrics
     engine: SessionEngine
     storage: Storage
-    captures: CaptureStore
-    capture_events: DoneListener
+    captures: CaptureService
     payload_box: PayloadBox
     sessions: SessionService | None = None
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)

@@ -14,13 +14,11 @@ from app.factory import (
     engine_config,
     heartbeat_s,
     instance_id,
-    make_payload_box,
+    make_capture_service,
     open_backends,
 )
 from app.server import stop_on_signals
 from app.settings import Settings
-from captures.keys import CaptureKeys
-from captures.records import CaptureStore
 from captures.runner import CaptureRunner
 from captures.worker import READ_BLOCK_MS, CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
@@ -106,10 +104,9 @@ def make_worker(
     """The stream consumer of one worker process."""
     return CaptureWorker(
         redis,
-        CaptureStore(redis, CaptureKeys(settings.redis_prefix)),
+        make_capture_service(settings, redis, storage),
         engine.registry,
         CaptureRunner(engine, storage, settings.capture_timeout_s),
-        make_payload_box(settings),
         WorkerConfig(
             worker_id=worker_id,
             concurrency=concurrency,

@@ -10,6 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from captures.keys import CAPTURE_RECORD_TTL_S, CaptureKeys
+from captures.results import ResultFile
 from sessions.redis_types import fields, text_dict
 from sessions.timefmt import iso_ms, now_ms
 
@@ -87,10 +88,33 @@ return 1
 
 
 class CaptureRecord:
-    """A stored capture with its public form."""
+    """A stored capture (the Redis hash's fields) with typed accessors and its public form."""
 
     def __init__(self, raw: dict[str, str]) -> None:
         self.raw = raw
+
+    @classmethod
+    def queued(
+        cls,
+        capture_id: str,
+        key_id: str,
+        workspace_id: str,
+        metadata: dict[str, Any] | None,
+        created_ms: int,
+    ) -> CaptureRecord:
+        """A new capture, waiting for a worker."""
+        raw = {
+            "id": capture_id,
+            "status": CaptureStatus.QUEUED.value,
+            "keyId": key_id,
+            "workspaceId": workspace_id,
+            "createdAt": str(created_ms),
+            "updatedAt": str(created_ms),
+            "attempts": "0",
+        }
+        if metadata is not None:
+            raw["metadata"] = json.dumps(metadata)
+        return cls(raw)
 
     @property
     def id(self) -> str:
@@ -107,19 +131,53 @@ class CaptureRecord:
         """The creating key."""
         return self.raw["keyId"]
 
-    def result_file(self) -> dict[str, Any] | None:
-        """The stored file's facts (storage key included), once completed."""
-        return json.loads(self.raw["result"]) if self.raw.get("result") else None
+    @property
+    def workspace_id(self) -> str:
+        """The creating key's workspace."""
+        return self.raw["workspaceId"]
+
+    @property
+    def created_ms(self) -> int:
+        """When it was queued."""
+        return int(self.raw["createdAt"])
+
+    @property
+    def session_id(self) -> str | None:
+        """The session of the latest attempt that opened one."""
+        return self.raw.get("sessionId") or None
+
+    @property
+    def previous_worker(self) -> str | None:
+        """The worker of the attempt before the latest one."""
+        return self.raw.get("previousWorker") or None
+
+    def result_file(self) -> ResultFile | None:
+        """The stored file, once completed."""
+        stored = self.raw.get("result")
+        return ResultFile.from_json(stored) if stored else None
+
+    def accepted(self) -> dict[str, Any]:
+        """The answer to ``POST /api/captures`` (SPEC section 3)."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "status": self.raw["status"],
+            "createdAt": iso_ms(self.created_ms),
+            "statusUrl": status_url(self.id),
+        }
+        if self.raw.get("metadata"):
+            body["metadata"] = json.loads(self.raw["metadata"])
+        return body
 
     def public(self) -> dict[str, Any]:
-        """The SPEC section 3 capture object, without ``result.url`` (minted per GET)."""
+        """The SPEC section 3 capture object, without ``result`` (its link is minted per
+        read)."""
         raw = self.raw
         body: dict[str, Any] = {
             "id": raw["id"],
             "status": raw["status"],
             "createdAt": iso_ms(int(raw["createdAt"])),
             "updatedAt": iso_ms(int(raw["updatedAt"])),
-            "statusUrl": f"/api/captures/{raw['id']}",
+            "statusUrl": status_url(raw["id"]),
         }
         if raw.get("completedAt"):
             body["completedAt"] = iso_ms(int(raw["completedAt"]))
@@ -130,6 +188,11 @@ class CaptureRecord:
         if raw.get("metadata"):
             body["metadata"] = json.loads(raw["metadata"])
         return body
+
+
+def status_url(capture_id: str) -> str:
+    """Where a capture is read."""
+    return f"/api/captures/{capture_id}"
 
 
 class CaptureStore:

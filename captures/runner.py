@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 
 from captures.models import CaptureRequest, step_action
+from captures.results import ResultFile
 from sessions.action_models import ActionRequest
 from sessions.engine import SessionEngine
 from sessions.errors import BrowserUnavailable, CapacityExceeded, ConcurrencyLimited, SessionError
@@ -113,8 +112,8 @@ class CaptureRunner:
             raise CaptureFailed("ACTION_FAILED", AUTH_REFUSED) from err
         return record.id
 
-    async def run(self, owner: Owner, session_id: str, request: CaptureRequest) -> dict[str, Any]:
-        """Navigate, act, render, store; the stored file's facts."""
+    async def run(self, owner: Owner, session_id: str, request: CaptureRequest) -> ResultFile:
+        """Navigate, act, render, store; the stored file."""
         try:
             async with asyncio.timeout(self._timeout_s):
                 return await self._run(owner, session_id, request)
@@ -123,7 +122,7 @@ class CaptureRunner:
         except SessionError as err:
             raise CaptureFailed(err.code, err.message) from err
 
-    async def _run(self, owner: Owner, session_id: str, request: CaptureRequest) -> dict[str, Any]:
+    async def _run(self, owner: Owner, session_id: str, request: CaptureRequest) -> ResultFile:
         engine = self._engine
         goto = ActionRequest.model_validate(
             {"type": "goto", "payload": {"url": request.url, "waitUntil": "load"}}
@@ -144,18 +143,8 @@ class CaptureRunner:
         key = f"{owner.workspace_id}/captures/{owner.capture_id}-{secrets.token_hex(4)}.{ext}"
         filename = f"{owner.capture_id}.{ext}"
         await self._storage.put(key, rendered.data, rendered.content_type, filename)
-        return {
-            "key": key,
-            "filename": filename,
-            "contentType": rendered.content_type,
-            **rendered.facts(),
-        }
+        return ResultFile.of(rendered, key, filename)
 
     async def close(self, owner: Owner, session_id: str) -> None:
         """Close (and bill) the capture's session."""
         await asyncio.shield(self._engine.close(owner.key_id, session_id))
-
-
-def result_json(facts: dict[str, Any]) -> str:
-    """The stored form of a completed capture's file facts."""
-    return json.dumps(facts, separators=(",", ":"))

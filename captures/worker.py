@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from captures.keys import GROUP
 from captures.models import CaptureRequest
-from captures.records import CaptureRecord, CaptureStatus, CaptureStore
-from captures.runner import CaptureFailed, CaptureRunner, Owner, result_json
-from sessions.crypto import PayloadBox, PayloadError
+from captures.records import CaptureRecord
+from captures.runner import CaptureFailed, CaptureRunner, Owner
+from captures.service import Attempt, CaptureService
 from sessions.instances import Instances
 from sessions.redis_types import text
 from sessions.registry import CloseReason, Registry, Status
@@ -47,21 +45,19 @@ class CaptureWorker:
     def __init__(
         self,
         redis: Redis,
-        store: CaptureStore,
+        captures: CaptureService,
         registry: Registry,
         runner: CaptureRunner,
-        box: PayloadBox,
         config: WorkerConfig,
         instances: Instances | None = None,
     ) -> None:
         self._instances = instances
         self._redis = redis
-        self._store = store
+        self._captures = captures
         self._registry = registry
         self._runner = runner
-        self._box = box
         self.config = config
-        self._stream = store.keys.stream()
+        self._stream = captures.keys.stream()
         self._jobs = TaskSet()
         self._in_flight = 0
         self._room = asyncio.Event()  # set while fewer than ``concurrency`` jobs run
@@ -172,51 +168,37 @@ class CaptureWorker:
             self._count(-1)
 
     async def _handle(self, capture_id: str) -> None:
-        attempt = await self._store.start(capture_id, self.config.worker_id)
-        record = await self._store.get(capture_id)
-        if attempt < 0 or record is None:
+        attempt = await self._captures.start(capture_id, self.config.worker_id)
+        if attempt is None:
             return  # already final (or gone): nothing to do but acknowledge
-        await self._close_abandoned_session(record)
-        if attempt > MAX_ATTEMPTS:
-            await self._fail(record, attempt, CaptureFailed("INTERNAL"))
+        await self._close_abandoned_session(attempt.record)
+        if attempt.number > MAX_ATTEMPTS:
+            await self._fail(attempt, CaptureFailed("INTERNAL"))
             return
-        request = await self._request(record)
+        request = await self._captures.request(attempt.record)
         if request is None:
-            await self._fail(record, attempt, CaptureFailed("INTERNAL"))
+            await self._fail(attempt, CaptureFailed("INTERNAL"))
             return
-        await self._capture(record, attempt, request)
+        await self._capture(attempt, request)
 
-    async def _request(self, record: CaptureRecord) -> CaptureRequest | None:
-        """The decrypted request; None when it is gone or unreadable (no retry can help)."""
-        sealed = await self._store.payload(record.id)
-        if sealed is None:
-            return None
-        try:
-            return CaptureRequest.model_validate_json(self._box.open(record.id, sealed))
-        except (PayloadError, ValidationError) as err:
-            log.error(
-                "capture payload unreadable",
-                extra={"captureId": record.id, "errorType": type(err).__name__},
-            )
-            return None
-
-    async def _capture(self, record: CaptureRecord, attempt: int, request: CaptureRequest) -> None:
+    async def _capture(self, attempt: Attempt, request: CaptureRequest) -> None:
         """One attempt. A failure no retry can get past fails the capture now, with its
         code; Redis going away or an unknown fault while opening leaves the job to be
         retried."""
-        owner = Owner(record.id, record.key_id, record.raw["workspaceId"])
+        record = attempt.record
+        owner = Owner(record.id, record.key_id, record.workspace_id)
         started = now_ms()
         try:
             session_id = await self._runner.open(owner, request)
         except CaptureFailed as failure:
-            await self._fail(record, attempt, failure)
+            await self._fail(attempt, failure)
             return
-        await self._store.set_fields(record.id, {"sessionId": session_id})
+        await self._captures.opened_session(record.id, session_id)
         try:
-            facts = await self._runner.run(owner, session_id, request)
+            file = await self._runner.run(owner, session_id, request)
         except CaptureFailed as failure:
             await self._runner.close(owner, session_id)
-            await self._fail(record, attempt, failure)
+            await self._fail(attempt, failure)
             return
         except asyncio.CancelledError:
             raise
@@ -225,38 +207,34 @@ class CaptureWorker:
                 raise  # the job stays pending; it is retried once Redis answers
             log.exception("capture failed", extra={"captureId": record.id})
             await self._runner.close(owner, session_id)
-            await self._fail(record, attempt, CaptureFailed("INTERNAL"))
+            await self._fail(attempt, CaptureFailed("INTERNAL"))
             return
         await self._runner.close(owner, session_id)
-        extra = {"result": result_json(facts), "sessionId": session_id}
-        await self._store.finish(
-            record.id, CaptureStatus.COMPLETED, extra, _created(record), attempt
-        )
+        await self._captures.complete(attempt, session_id, file)
         log.info(
             "capture completed",
             extra={"event": "capture_completed", "captureId": record.id, "ms": now_ms() - started},
         )
 
-    async def _fail(self, record: CaptureRecord, attempt: int, failure: CaptureFailed) -> None:
-        extra = {"error": json.dumps(failure.public())}
-        await self._store.finish(record.id, CaptureStatus.FAILED, extra, _created(record), attempt)
+    async def _fail(self, attempt: Attempt, failure: CaptureFailed) -> None:
+        await self._captures.fail(attempt, failure.public())
         log.info(
             "capture failed",
-            extra={"event": "capture_failed", "captureId": record.id, "code": failure.code},
+            extra={"event": "capture_failed", "captureId": attempt.record.id, "code": failure.code},
         )
 
     async def _close_abandoned_session(self, record: CaptureRecord) -> None:
         """A previous attempt's session whose worker died is closed and billed, once."""
-        previous = record.raw.get("sessionId")
-        if not previous:
+        previous = record.session_id
+        if previous is None:
             return
         session = await self._registry.get(previous)
         if session is None or session.status is not Status.ACTIVE:
             return
         # Billed up to the dead worker's last heartbeat when it is known.
         beat = None
-        if self._instances is not None and record.raw.get("previousWorker"):
-            beat = await self._instances.last_beat(record.raw["previousWorker"])
+        if self._instances is not None and record.previous_worker is not None:
+            beat = await self._instances.last_beat(record.previous_worker)
         last_seen = beat or session.ms("lastActivityAt") or session.ms("startedAt") or now_ms()
         await self._registry.close(session, CloseReason.INSTANCE_LOST, last_seen)
 
@@ -286,7 +264,3 @@ async def _first(*waits: Any) -> None:
     finally:
         for task in tasks:
             task.cancel()
-
-
-def _created(record: CaptureRecord) -> int:
-    return int(record.raw["createdAt"])

@@ -12,8 +12,6 @@ from redis.exceptions import RedisError
 from app.openapi import NO_AUTH, media
 from app.schemas import Answer
 from app.state import app_state
-from captures.keys import GROUP
-from sessions.redis_types import text_dict
 
 blueprint = Blueprint("health", __name__)
 tag_blueprint(blueprint, ["health"])
@@ -84,26 +82,11 @@ async def readyz() -> tuple[dict[str, Any], int]:
 
 async def _refresh_capture_figures() -> None:
     state = app_state()
-    keys = state.captures.keys
     try:
-        async with state.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.stats())
-            pipe.xinfo_groups(keys.stream())
-            stats, groups = await pipe.execute(raise_on_error=False)
+        figures = await state.captures.figures()
     except RedisError:
-        return
-    if isinstance(stats, dict):
-        figures = text_dict(stats)
-        for status in ("completed", "failed"):
-            state.metrics.captures.labels(status).set(int(figures.get(status, 0)))
-        state.metrics.capture_latency.set(int(figures.get("latencyMsSum", 0)) / 1000)
-    if isinstance(groups, list):
-        # Waiting = not yet delivered to any worker (lag) + delivered but not finished.
-        for group in groups:
-            info = text_dict(group)
-            if info.get("name") == GROUP:
-                lag = int(info.get("lag") or 0)
-                state.metrics.queue_depth.set(lag + int(info.get("pending") or 0))
+        return  # the scrape still answers, with the figures last read
+    state.metrics.show_captures(figures)
 
 
 @blueprint.get("/metrics")

@@ -38,7 +38,7 @@ async def test_a_payload_the_worker_cannot_read_fails_the_capture_at_once(
         "attempts": "0",
     }
     payload = {"url": target_site.url("/form"), "renamedField": True}
-    await state.captures.create(
+    await state.captures.store.create(
         record, state.payload_box.seal(capture_id, json.dumps(payload).encode())
     )
 
