@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from captures.errors import IllegalTransition
 from captures.keys import CAPTURE_RECORD_TTL_S, CaptureKeys
 from captures.results import ResultFile
 from sessions.redis_types import fields, text_dict
@@ -39,10 +40,6 @@ ALLOWED = {
     CaptureStatus.COMPLETED: set(),
     CaptureStatus.FAILED: set(),
 }
-
-
-class IllegalTransition(Exception):
-    """A state change the table above does not allow."""
 
 
 def check_transition(current: CaptureStatus, new: CaptureStatus) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from playwright.async_api import Error as PlaywrightError
 
+from captures.errors import AuthRefused, CaptureFailed, CaptureTimeout
 from captures.models import CaptureRequest, step_action
 from captures.results import ResultFile
 from sessions.action_models import ActionRequest
@@ -17,46 +18,12 @@ from sessions.errors import BrowserUnavailable, CapacityExceeded, ConcurrencyLim
 from sessions.models import SessionOptions
 from storage import Storage
 
-# Codes a failed capture may show (SPEC section 3); anything else becomes INTERNAL.
-SAFE_CODES = frozenset(
-    {
-        "NAVIGATION_TIMEOUT",
-        "NAVIGATION_FAILED",
-        "SELECTOR_TIMEOUT",
-        "ACTION_FAILED",
-        "DOMAIN_NOT_ALLOWED",
-        "TARGET_BLOCKED",
-        "RENDER_FAILED",
-        "CAPTURE_TIMEOUT",
-        "PAGE_CRASHED",
-        "INTERNAL",
-    }
-)
-_MESSAGES = {
-    "CAPTURE_TIMEOUT": "The capture did not finish within its time budget.",
-    "INTERNAL": "The capture failed because of an internal error.",
-}
-AUTH_REFUSED = "The browser refused the capture's auth cookies (check their fields)."
-
 RETRIED_ERRORS: tuple[type[SessionError], ...] = (
     CapacityExceeded,  # this worker is full or stopping
     ConcurrencyLimited,  # the workspace's sessions may close meanwhile
     BrowserUnavailable,  # the browser is being relaunched
 )
 """Engine errors opening a capture's session that a later attempt can get past."""
-
-
-class CaptureFailed(Exception):
-    """A capture's safe failure: a documented code and a message without internals."""
-
-    def __init__(self, code: str, message: str | None = None) -> None:
-        self.code = code if code in SAFE_CODES else "INTERNAL"
-        self.message = message if self.code == code and message else _MESSAGES.get(self.code, "")
-        super().__init__(self.code)
-
-    def public(self) -> dict[str, str]:
-        """The ``error`` object of a failed capture."""
-        return {"code": self.code, "message": self.message or self.code}
 
 
 @dataclass(frozen=True)
@@ -102,14 +69,14 @@ class CaptureRunner:
         except RETRIED_ERRORS:
             raise
         except SessionError as err:
-            raise CaptureFailed(err.code, err.message) from err
+            raise CaptureFailed.of(err) from err
         except PlaywrightError as err:
             # With the browser up, only the injected cookies can make a context fail.
             if request.auth is None or not request.auth.cookies:
                 raise
             if not await self._engine.is_ready():
                 raise
-            raise CaptureFailed("ACTION_FAILED", AUTH_REFUSED) from err
+            raise AuthRefused() from err
         return record.id
 
     async def run(self, owner: Owner, session_id: str, request: CaptureRequest) -> ResultFile:
@@ -118,9 +85,9 @@ class CaptureRunner:
             async with asyncio.timeout(self._timeout_s):
                 return await self._run(owner, session_id, request)
         except TimeoutError as err:
-            raise CaptureFailed("CAPTURE_TIMEOUT") from err
+            raise CaptureTimeout() from err
         except SessionError as err:
-            raise CaptureFailed(err.code, err.message) from err
+            raise CaptureFailed.of(err) from err
 
     async def _run(self, owner: Owner, session_id: str, request: CaptureRequest) -> ResultFile:
         engine = self._engine

@@ -10,10 +10,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from captures.errors import CaptureFailed
 from captures.keys import GROUP
 from captures.models import CaptureRequest
 from captures.records import CaptureRecord
-from captures.runner import CaptureFailed, CaptureRunner, Owner
+from captures.runner import CaptureRunner, Owner
 from captures.service import Attempt, CaptureService
 from sessions.instances import Instances
 from sessions.redis_types import text
@@ -173,11 +174,11 @@ class CaptureWorker:
             return  # already final (or gone): nothing to do but acknowledge
         await self._close_abandoned_session(attempt.record)
         if attempt.number > MAX_ATTEMPTS:
-            await self._fail(attempt, CaptureFailed("INTERNAL"))
+            await self._fail(attempt, CaptureFailed())
             return
         request = await self._captures.request(attempt.record)
         if request is None:
-            await self._fail(attempt, CaptureFailed("INTERNAL"))
+            await self._fail(attempt, CaptureFailed())
             return
         await self._capture(attempt, request)
 
@@ -207,7 +208,7 @@ class CaptureWorker:
                 raise  # the job stays pending; it is retried once Redis answers
             log.exception("capture failed", extra={"captureId": record.id})
             await self._runner.close(owner, session_id)
-            await self._fail(attempt, CaptureFailed("INTERNAL"))
+            await self._fail(attempt, CaptureFailed())
             return
         await self._runner.close(owner, session_id)
         await self._captures.complete(attempt, session_id, file)

@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 
+from captures.errors import CaptureFailed
 from captures.models import CaptureRequest
-from captures.runner import CaptureFailed, CaptureRunner, Owner
+from captures.runner import CaptureRunner, Owner
 from sessions.models import AuthState, Cookie
 from sessions.timefmt import now_ms
 from tests.support.procs import ServiceProcess

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from captures.errors import IllegalTransition
 from captures.keys import GROUP
 from captures.records import (
     ALLOWED,
     CaptureRecord,
     CaptureStatus,
-    IllegalTransition,
     check_transition,
 )
 from captures.results import ResultFile

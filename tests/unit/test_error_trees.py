@@ -23,6 +23,7 @@ from captures.errors import (
     CaptureTimeout,
     IllegalTransition,
 )
+from captures.records import CaptureStatus, check_transition
 from sessions import errors
 from sessions.crypto import PayloadError
 from sessions.domains import InvalidDomain
@@ -264,3 +265,10 @@ def test_any_other_capture_failure_is_internal_and_says_nothing_more(cause: Exce
         "code": "INTERNAL",
         "message": "The capture failed because of an internal error.",
     }
+
+
+def test_an_illegal_capture_transition_is_an_error_of_the_captures_tree() -> None:
+    with pytest.raises(CaptureError, match="completed"):
+        check_transition(CaptureStatus.COMPLETED, CaptureStatus.PROCESSING)
+    with pytest.raises(IllegalTransition):
+        check_transition(CaptureStatus.FAILED, CaptureStatus.QUEUED)
