@@ -42,8 +42,9 @@ READY_TIMEOUT_S = 120.0
 """Longest ``up`` waits for its API to answer before it announces the key anyway."""
 READY_PROBE_S = 0.1
 READY_PROBE_TIMEOUT_S = 2.0
-API_STOP_TIMEOUT_S = 70.0
-"""Above ``serve``'s own stop deadline (60 s): it gives up by itself first."""
+API_STOP_MARGIN_S = 10.0
+"""Above ``serve``'s own stop deadline (``SESSIONSHOT_STOP_DEADLINE_S``): it gives up by
+itself first."""
 WORKER_STOP_MARGIN_S = 30.0
 """Above the worker's own margin past its grace period (20 s)."""
 _PR_SET_PDEATHSIG = 1
@@ -187,8 +188,9 @@ async def start_services(settings: Settings, host: str, port: int) -> list[Child
     """The API instance and the capture worker, with this process's settings."""
     env = _child_env(settings)
     cli = [sys.executable, "-m", "app.cli"]
+    api_timeout_s = settings.stop_deadline_s + API_STOP_MARGIN_S
     api = await spawn(
-        "api", [*cli, "serve", "--host", host, "--port", str(port)], API_STOP_TIMEOUT_S, env=env
+        "api", [*cli, "serve", "--host", host, "--port", str(port)], api_timeout_s, env=env
     )
     worker_timeout_s = settings.worker_grace_s + WORKER_STOP_MARGIN_S
     try:

@@ -45,8 +45,6 @@ ledger) and stored files. The first start creates a default workspace and prints
 key once. Ctrl-C or SIGTERM stops the API and the worker first (their sessions close as
 'shutdown', billed), Redis last. To start over: stop it, then remove the directory.
 'sessionshot admin' and 'sessionshot usage' run in the same directory use this deployment."""
-SERVE_STOP_DEADLINE_S = 60.0
-"""Drain requests, close and bill sessions: a stop that takes longer is cut short."""
 
 
 def _with_public_url(settings: Settings, host: str, port: int) -> Settings:
@@ -65,7 +63,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         stop = asyncio.Event()
-        stop_on_signals(stop, deadline_s=SERVE_STOP_DEADLINE_S)
+        stop_on_signals(stop, deadline_s=settings.stop_deadline_s)
         return await serve_api(settings, args.host, args.port, stop)
 
     return eventloop.run(run())

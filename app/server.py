@@ -15,17 +15,16 @@ from app.settings import Settings
 
 log = logging.getLogger("sessionshot.server")
 
-GRACEFUL_TIMEOUT_S = 10.0
 
-
-def hypercorn_config(host: str, port: int) -> Config:
-    """Hypercorn settings: our own access log line, its errors through JSON logging."""
+def hypercorn_config(settings: Settings, host: str, port: int) -> Config:
+    """Hypercorn settings: our own access log line, its errors through JSON logging, the
+    timeouts from settings."""
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = GRACEFUL_TIMEOUT_S
-    config.keep_alive_timeout = 75
+    config.graceful_timeout = settings.graceful_timeout_s
+    config.keep_alive_timeout = settings.keep_alive_timeout_s
     return config
 
 
@@ -75,7 +74,7 @@ async def serve_api(settings: Settings, host: str, port: int, stop: asyncio.Even
         failed.set()
         stop.set()
 
-    config = hypercorn_config(host, port)
+    config = hypercorn_config(settings, host, port)
     try:
         bind_now(config)
     except OSError as err:

@@ -7,7 +7,7 @@ import re
 import shutil
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     """Longest a forwarded request waits for its owner before 503 ``OWNER_UNAVAILABLE``:
     above the longest selector-bound action (15 s) or ``wait`` (10 s), with room for one
     queued short action; at most 28 so that the answer comes within SPEC's 30 s."""
+    graceful_timeout_s: float = Field(default=10, ge=0)
+    """After a stop, how long ``serve`` lets requests in flight finish before cutting them."""
+    keep_alive_timeout_s: float = Field(default=75, gt=0)
+    """Idle keep-alive connections are closed after this long: above the idle timeout of a
+    load balancer in front, so that it never sends a request on a connection being closed."""
+    stop_deadline_s: float = Field(default=60, gt=0)
+    """A stopping ``serve`` that has not finished by then (requests drained, sessions closed
+    and billed) exits anyway: a stuck close must never keep a stopped process alive."""
 
     upstream_proxy: str | None = None
     target_allow_cidrs: str = ""
@@ -97,6 +105,15 @@ class Settings(BaseSettings):
     def _check_cidrs(cls, value: str) -> str:
         for part in filter(None, (p.strip() for p in value.split(","))):
             ipaddress.ip_network(part, strict=False)
+        return value
+
+    @field_validator("stop_deadline_s")
+    @classmethod
+    def _check_stop_deadline(cls, value: float, info: ValidationInfo) -> float:
+        graceful = info.data.get("graceful_timeout_s")
+        if graceful is not None and value <= graceful:
+            # Sessions close after the drain: a deadline inside it would leave them unbilled.
+            raise ValueError("must be above SESSIONSHOT_GRACEFUL_TIMEOUT_S")
         return value
 
     @field_validator("redis_prefix")

@@ -22,7 +22,6 @@ import yaml
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from app.cli import SERVE_STOP_DEADLINE_S
 from app.settings import Settings
 from app.workerproc import STOP_MARGIN_S
 from captures.keys import CaptureKeys
@@ -194,7 +193,7 @@ def check_api_grace(m: Manifests) -> None:
     command = pre_stop.get("exec", {}).get("command", ["sleep", "0"])
     assert command[0].endswith("sleep")
     grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    assert grace > float(command[1]) + SERVE_STOP_DEADLINE_S
+    assert grace > float(command[1]) + deployed(m, "api").stop_deadline_s
 
 
 def check_worker_grace(m: Manifests) -> None:

@@ -82,7 +82,7 @@ async def start_service(settings: Settings, *, action_lane: bool = True) -> Serv
     settings = settings.model_copy(update={"public_url": settings.public_url or base_url})
     stop = asyncio.Event()
     app = create_app(settings, action_lane=action_lane)
-    config = hypercorn_config("127.0.0.1", port)
+    config = hypercorn_config(settings, "127.0.0.1", port)
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     http = httpx.AsyncClient(base_url=base_url, timeout=30)
 
