@@ -15,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from app import error_handlers, middleware, openapi
 from app.admission import Admission
+from app.front import Front
 from app.jsonbody import bound_request_json
 from app.keys import AppKeys
 from app.lane import ActionLane
@@ -190,10 +191,11 @@ def create_app(
 ) -> Quart:
     """Build the Quart app for ``settings``; resources open when it starts serving.
 
-    ``action_lane``: actions are answered by :class:`app.lane.ActionLane` in front of Quart
-    (off: by the Quart route, the reference the tests hold the lane to). ``on_fatal``: told
-    when a background loop keeps failing (its loops are stopped by then, the heartbeat
-    first); the server should stop and exit non-zero.
+    The server calls the front door (:class:`app.front.Front`), which hands Quart whatever
+    it does not answer itself. ``action_lane``: actions are answered by the front's action
+    route (:class:`app.lane.ActionLane`; off: by the Quart route, the reference the tests
+    hold the lane to). ``on_fatal``: told when a background loop keeps failing (its loops
+    are stopped by then, the heartbeat first); the server should stop and exit non-zero.
     """
     settings.require_secret()
     app = Quart("sessionshot", static_folder=None)
@@ -248,6 +250,6 @@ def create_app(
             stack.callback(app.extensions.pop, STATE_KEY, None)
             yield
 
-    if action_lane:
-        app.asgi_app = ActionLane(app, app.asgi_app)  # type: ignore[method-assign]
+    front = ActionLane if action_lane else Front
+    app.asgi_app = front(app, app.asgi_app)  # type: ignore[method-assign]
     return app

@@ -1,8 +1,8 @@
 """Request hooks: request ids, authentication, rate limits, access logs and metrics.
 
 The pieces that decide something (the request id, the bearer token, admission's verdict, the
-access log line) are plain functions, shared by Quart's hooks and the action lane
-(:mod:`app.lane`), so both edges answer alike.
+access log line) are plain functions, shared by Quart's hooks and the front door
+(:mod:`app.front`), so both edges answer alike.
 """
 
 from __future__ import annotations
@@ -113,8 +113,9 @@ REQUEST_HOOKS: dict[str, tuple[Callable[..., Any], ...]] = {
     "after_request": (_finish,),
     "teardown_request": (_teardown,),
 }
-"""Every request hook of the app, by kind. The action lane (:mod:`app.lane`) does what each
-of them does, and refuses to stand in front of an app with any other."""
+"""Every request hook of the app, by kind. The front door (:mod:`app.front`) does what each
+of them does for the requests it answers, and refuses to stand in front of an app with any
+other."""
 
 
 def install(app: Quart) -> None:

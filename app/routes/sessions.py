@@ -20,6 +20,7 @@ from quart_schema import (
 
 from app.actions import answer_action
 from app.errors import ValidationFailed
+from app.front import answered_by_front
 from app.idempotency import idempotent
 from app.jsonbody import loads_body
 from app.middleware import principal
@@ -157,6 +158,7 @@ async def get_session(session_id: str) -> Response:
 # The served app answers this route in front of Quart (app.lane), which calls answer_action
 # as this view does; the view documents the route and answers when the lane is off.
 @blueprint.post("/<session_id>/actions")
+@answered_by_front
 @validate_request(ActionRequest)
 @document_response(ActionResult)
 @v1_errors(

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.lane import ActionLane, unmirrored_hooks
+from app.front import unmirrored_hooks
+from app.lane import ActionLane
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
 from tests.support.canary_site import CanarySite

@@ -1,8 +1,9 @@
 """Request bodies at the edge: JSON nesting bounded, and action bodies read as the API reads them.
 
-``loads_body`` parses every JSON body the API reads; ``_parse_action`` is how the action lane
-turns a raw ``POST /v1/sessions/{id}/actions`` body into an action. Whatever the body, the
-caller sees a documented 400 (mapped by ``api_error_of``), never a crash.
+``loads_body`` parses every JSON body the API reads; ``parse_body`` is how the front door
+turns a raw body into its route's model (here an action, as the action lane reads one for
+``POST /v1/sessions/{id}/actions``). Whatever the body, the caller sees a documented 400
+(mapped by ``api_error_of``), never a crash.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pytest
 from pydantic import ValidationError
 
 from app.error_handlers import api_error_of
+from app.front import parse_body
 from app.jsonbody import MAX_JSON_DEPTH, JsonTooDeep, depth_of, loads_body
-from app.lane import _parse_action
+from sessions.action_models import ActionRequest
 
 WAIT = b'{"type": "wait", "payload": {"ms": 1}}'
 TOO_DEEP = f"Request body is nested deeper than {MAX_JSON_DEPTH} levels."
@@ -26,6 +28,10 @@ def _nested_lists(depth: int) -> Any:
     for _ in range(depth - 1):
         value = [value]
     return value
+
+
+def _parse_action(content_type: str, raw: bytes) -> ActionRequest:
+    return parse_body(ActionRequest, content_type, raw)
 
 
 def _refusal(raw: bytes, content_type: str = "application/json") -> tuple[int, str, str]:
