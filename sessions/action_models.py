@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict, Field, RootModel, model_validator
@@ -336,25 +336,11 @@ class ActionRequest(RootModel[AnyAction]):
     """One action: ``{"type": ..., "payload": {...}}``."""
 
 
-ACTION_TYPES = (
-    "goto",
-    "click",
-    "hover",
-    "type",
-    "fill",
-    "press",
-    "select",
-    "scroll",
-    "waitForSelector",
-    "wait",
-    "query",
-    "back",
-    "forward",
-    "reload",
-    "content",
-    "snapshot",
-    "evaluate",
-    "screenshot",
-    "pdf",
-)
-OUTPUT_ACTIONS = frozenset({"content", "snapshot", "evaluate", "screenshot", "pdf"})
+def _action_types() -> tuple[str, ...]:
+    union, _ = get_args(AnyAction)
+    return tuple(get_args(member.model_fields["type"].annotation)[0] for member in get_args(union))
+
+
+ACTION_TYPES = _action_types()
+"""Every action type, read from :data:`AnyAction`: the union is the one list of actions
+(the handler table of ``sessions/actions.py`` and the docs are checked against it)."""

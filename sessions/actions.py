@@ -15,6 +15,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sessions import render
 from sessions.action_env import ActionEnv, ensure_page_allowed
 from sessions.action_models import (
+    ACTION_TYPES,
     ClickPayload,
     ContentPayload,
     EvaluatePayload,
@@ -273,6 +274,11 @@ HANDLERS: dict[str, Handler] = {
     "screenshot": screenshot,
     "pdf": pdf,
 }
+"""One handler per action type of :data:`sessions.action_models.ACTION_TYPES`."""
+
+_unmatched = set(HANDLERS) ^ set(ACTION_TYPES)
+if _unmatched:  # a valid request would fail at run time: refuse to start instead
+    raise RuntimeError(f"action types without both a model and a handler: {sorted(_unmatched)}")
 
 
 async def run(env: ActionEnv, action: str, payload: Any) -> dict[str, Any]:

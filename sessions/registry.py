@@ -94,7 +94,6 @@ redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[3]) - retention * 
 return {1, redis.call('HGETALL', KEYS[1])}
 """
 
-_INT_FIELDS = ("createdAt", "startedAt", "expiresAt", "closedAt", "lastActivityAt")
 _COUNTERS = ("actionCount", "actionSuccessCount", "actionErrorCount")
 
 
