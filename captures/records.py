@@ -40,6 +40,9 @@ ALLOWED = {
     CaptureStatus.COMPLETED: set(),
     CaptureStatus.FAILED: set(),
 }
+"""The moves between states. ``CaptureService`` checks a worker's move against it (a move
+the table forbids is a bug, raised before any Redis call); the scripts below make each move
+atomically, and refuse one that another attempt or worker got to first (not an error)."""
 
 
 def check_transition(current: CaptureStatus, new: CaptureStatus) -> None:
