@@ -245,7 +245,7 @@ async def _run(var: VarDir, host: str, port: int, domains: list[str]) -> int:
             return 0
         children = await start_services(settings, host, port)
         # The key is announced once the API answers, so a client can use it at once.
-        await _until_serving(host, port, stop)
+        await _until_serving(host, port, stop, children)
         if created is not None:
             _announce_key(created)
         return await supervise(children, stop)
@@ -255,16 +255,22 @@ async def _run(var: VarDir, host: str, port: int, domains: list[str]) -> int:
             await redis.stop()
 
 
-async def _until_serving(host: str, port: int, stop: asyncio.Event) -> None:
-    """Wait (bounded) until the API answers ``/healthz``, then log where it serves."""
+async def _until_serving(host: str, port: int, stop: asyncio.Event, children: list[Child]) -> None:
+    """Wait (bounded) until the API answers ``/healthz``, then log where it serves; a stop
+    request or a child that exited ends the wait (supervision takes it from there)."""
     address = "127.0.0.1" if host in ("0.0.0.0", "") else host.strip("[]")
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not stop.is_set() and time.monotonic() < deadline:
+
+    def waiting() -> bool:
+        running = all(child.proc.returncode is None for child in children)
+        return running and not stop.is_set() and time.monotonic() < deadline
+
+    while waiting():
         if await _answers_health(address, port):
             log.info("ready", extra={"event": "ready", "url": f"http://{host}:{port}"})
             return
         await asyncio.sleep(READY_PROBE_S)
-    if not stop.is_set():
+    if time.monotonic() >= deadline:
         log.warning("the API is not answering yet", extra={"event": "not_ready_yet"})
 
 
