@@ -250,6 +250,7 @@ def create_app(
             stack.callback(app.extensions.pop, STATE_KEY, None)
             yield
 
-    front = ActionLane if action_lane else Front
-    app.asgi_app = front(app, app.asgi_app)  # type: ignore[method-assign]
+    # Endpoints Quart does not answer are registered on the front (route or mount).
+    front = (ActionLane if action_lane else Front)(app, app.asgi_app)
+    app.asgi_app = front  # type: ignore[method-assign]
     return app
