@@ -133,6 +133,8 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
     try:
         first.wait_http(f"{base}/readyz")
         wait_until(lambda: "worker_ready" in first.stderr, 60, "the worker child")
+        # `up` prints the key once its own probe sees /healthz answer: maybe after ours did.
+        wait_until(lambda: "default_workspace_created" in first.stdout, 60, "the key line")
         announced = [
             line
             for line in _json_lines(first.stdout)
@@ -154,6 +156,7 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
     second = ServiceProcess(args, env, tmp_path)
     try:
         second.wait_http(f"{base}/readyz")
+        wait_until(lambda: '"ready"' in second.stderr + second.stdout, 60, "up's ready line")
         assert "default_workspace_created" not in second.stdout, "printed on first start only"
         assert key not in second.stdout + second.stderr
         status, _ = _get(f"{base}/v1/nothing", key)

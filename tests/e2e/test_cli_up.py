@@ -68,6 +68,9 @@ def _start_up(cwd: Path, env: dict[str, str], port: int) -> ServiceProcess:
 
 
 def _announced(proc: ServiceProcess) -> dict[str, object]:
+    # The key is printed once `up` itself sees /healthz answer, which may be a moment after
+    # this test's own probe did.
+    wait_until(lambda: "default_workspace_created" in proc.stdout, 60, "the key line")
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     found = [line for line in lines if line.get("event") == "default_workspace_created"]
     assert len(found) == 1, proc.stdout
