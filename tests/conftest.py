@@ -14,6 +14,7 @@ from app.logs import configure_logging
 from tests.support.canary_site import CanarySite
 from tests.support.hosts import host_map
 from tests.support.procs import RedisServer, ServiceProcess, base_env
+from tests.support.redis_cluster import RedisClusterServer
 from tests.support.service import Service, settings_env, settings_for_tests, start_service
 from tests.support.sites_fixtures import canary_baseline, canary_site, target_site, tls_material
 from tests.support.target_site import TargetSite
@@ -36,6 +37,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServer]:
+    """One private three-primary Redis Cluster on loopback ports for the whole run."""
+    cluster = RedisClusterServer(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

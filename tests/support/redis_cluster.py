@@ -1,0 +1,181 @@
+"""A private three-primary Redis Cluster on loopback ports (SPEC 17, "Redis Cluster").
+
+Three ``redis-server --cluster-enabled yes`` nodes joined by ``redis-cli --cluster create``
+with no replicas, so every hash slot has exactly one owner. Each node keeps its cluster
+config file in its own directory: a node stopped and started again on the same port rejoins
+the cluster with the slots it owned (its data is gone: no RDB, no AOF).
+
+NETWORK RULE: every node binds 127.0.0.1, and the cluster announces 127.0.0.1 addresses only.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from tests.support.waiting import wait_until
+
+NODES = 3
+"""Primaries in the cluster (no replicas: each slot has one owner)."""
+BUS_OFFSET = 10_000
+"""Redis puts a node's cluster bus on its port plus this."""
+PORT_RANGE = (20_000, 30_000)
+"""Client ports are drawn from here, so that port + :data:`BUS_OFFSET` stays a valid port."""
+READY_TIMEOUT_S = 30.0
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def cluster_ports(count: int = NODES) -> list[int]:
+    """``count`` client ports whose cluster bus ports are free as well."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = random.randrange(*PORT_RANGE)
+        if port in ports or not (_port_free(port) and _port_free(port + BUS_OFFSET)):
+            continue
+        ports.append(port)
+    return ports
+
+
+class RedisClusterNode:
+    """One ``redis-server`` of the cluster; can be stopped and started again on its port."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the node and wait until it answers PING (not until the cluster is ok)."""
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (run make install)"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._proc = subprocess.Popen(
+            [
+                binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000",
+                "--save", "", "--appendonly", "no", "--dir", str(self.data_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(lambda: self.info_cluster() is not None, READY_TIMEOUT_S, f"node {self.port}")
+
+    def info_cluster(self) -> dict[str, str] | None:
+        """``CLUSTER INFO`` as a dict, or None while the node does not answer."""
+        client = redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=2, decode_responses=True
+        )
+        try:
+            info: dict[str, Any] = client.cluster("INFO")
+        except redis.RedisError:
+            return None
+        finally:
+            client.close()
+        return {key: str(value) for key, value in info.items()}
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop the node (SIGTERM, then SIGKILL)."""
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+
+class RedisClusterServer:
+    """Three loopback primaries joined into one cluster; ``url`` is its SessionShot URL."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ports = cluster_ports()
+        self.nodes = [RedisClusterNode(root / f"node-{port}", port) for port in self.ports]
+        self.url = f"redis+cluster://127.0.0.1:{self.ports[0]}"
+        """One seed is enough: the client learns the other nodes from it."""
+        self._created = False
+
+    @property
+    def seeds_url(self) -> str:
+        """The URL naming every node as a seed."""
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    def node_url(self, index: int = 0) -> str:
+        """A plain ``redis://`` URL of one node (what a missing cluster flag looks like)."""
+        return f"redis://127.0.0.1:{self.ports[index]}/0"
+
+    def start(self) -> None:
+        """Start every node, join them the first time, and wait until the cluster is ok."""
+        for node in self.nodes:
+            if not node.running:
+                node.start()
+        if not self._created:
+            self._create()
+            self._created = True
+        self.wait_ok()
+
+    def _create(self) -> None:
+        binary = shutil.which("redis-cli")
+        assert binary, "redis-cli is not installed (run make install)"
+        addresses = [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run(
+            [binary, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+
+    def wait_ok(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Wait until every node reports ``cluster_state:ok`` and knows all its peers."""
+
+        def ok() -> bool:
+            for node in self.nodes:
+                info = node.info_cluster()
+                if info is None or info.get("cluster_state") != "ok":
+                    return False
+                if info.get("cluster_known_nodes") != str(NODES):
+                    return False
+            return True
+
+        wait_until(ok, timeout_s, "cluster_state:ok on every node")
+
+    def flushall(self) -> None:
+        """Empty every primary."""
+        for port in self.ports:
+            client = redis.Redis(host="127.0.0.1", port=port)
+            try:
+                client.flushall()
+            finally:
+                client.close()
+
+    def stop_node(self, index: int) -> None:
+        """Stop one node: the slots it owns become unreachable (there are no replicas)."""
+        self.nodes[index].stop()
+
+    def stop(self) -> None:
+        """Stop every node (the cluster config files stay, so ``start`` rejoins them)."""
+        for node in self.nodes:
+            node.stop()
