@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := chromium redis-server poppler-utils fonts-dejavu-core
 PORT ?= 8080
 
-.PHONY: install lock system-packages run test test-fast lint format bench clean
+.PHONY: install lock system-packages run test test-fast lint format bench bench-npm load clean
 
 install: system-packages $(STAMP)
 
@@ -70,9 +70,13 @@ test-fast: install
 # Each benchmark compares the service with the best alternative in the same run and exits
 # non-zero when it misses a target (docs/benchmarks.md). All of them run; the summary says
 # which missed, and `make bench` fails if any did.
-BENCHES := sessions captures routing usage
+BENCHES := sessions captures routing usage mcp
 
-bench: install
+# bench/mcp.py's baseline, Playwright MCP, exactly as its lock file pins it (never at test time).
+bench-npm:
+	cd bench/mcp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+bench: install bench-npm
 	@missed=""; \
 	for bench in $(BENCHES); do \
 	  $(BIN)/python bench/$$bench.py || missed="$$missed $$bench"; \
@@ -82,6 +86,14 @@ bench: install
 	  *) echo "bench $$bench: met its targets";; esac; \
 	done; \
 	test -z "$$missed"
+
+# The load test (docs/benchmarks.md, "Load"): Locust against two API instances and two
+# workers, stepping the agents up; fails on any error or a billing mismatch.
+# LOAD_ARGS="--redis cluster --json load.json" passes options to the runner.
+LOAD_ARGS ?=
+
+load: install
+	$(BIN)/python bench/load/run.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

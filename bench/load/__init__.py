@@ -1,0 +1,1 @@
+"""The load test: a Locust scenario against real processes, its runner and its report."""
