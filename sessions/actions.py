@@ -24,6 +24,7 @@ from sessions.action_models import (
     PdfPayload,
     PressPayload,
     QueryPayload,
+    Redaction,
     ScreenshotPayload,
     ScrollPayload,
     SelectPayload,
@@ -33,7 +34,7 @@ from sessions.action_models import (
     WaitPayload,
 )
 from sessions.elements import ELEMENT_INFO_JS, NOT_MATCHED, center
-from sessions.errors import ActionError, PageCrashed, SelectorTimeout
+from sessions.errors import ActionError, PageCrashed, RenderFailed, SelectorTimeout
 from sessions.evaluation import evaluate_json
 from sessions.navigation import back, forward, goto, reload
 
@@ -292,3 +293,28 @@ async def run(env: ActionEnv, action: str, payload: Any) -> dict[str, Any]:
         if "crashed" in first.lower():
             raise PageCrashed() from err
         raise ActionError(f"Action failed: {first}" if first else "Action failed.") from err
+
+
+async def render_page(
+    env: ActionEnv,
+    *,
+    fmt: str,
+    full_page: bool = False,
+    quality: int | None = None,
+    redaction: Redaction | None = None,
+) -> render.Rendered:
+    """The session's page rendered to a file in memory, once the guard allows its URL."""
+    await ensure_page_allowed(env)
+    try:
+        if fmt == "pdf":
+            return await render.pdf(env.page, redaction)
+        return await render.screenshot(
+            env.page,
+            fmt=fmt,
+            full_page=full_page,
+            quality=quality,
+            selector=None,
+            redaction=redaction,
+        )
+    except PlaywrightError as err:
+        raise RenderFailed() from err

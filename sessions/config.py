@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from sessions.credits import CreditPolicy
 from sessions.egress import EgressPolicy
+from sessions.errors import InvalidRequest
+from sessions.models import SessionOptions
 
 
 @dataclass(frozen=True)
@@ -25,3 +27,11 @@ class EngineConfig:
     link_ttl_s: int = 600
     credits: CreditPolicy = field(default_factory=CreditPolicy)
     ledger_retention_s: int = 400 * 86400
+
+    def check(self, options: SessionOptions) -> None:
+        """Refuse options this service cannot honour (:class:`InvalidRequest`)."""
+        if options.max_ttl_seconds > self.session_max_ttl_s:
+            limit = self.session_max_ttl_s
+            raise InvalidRequest(f"maxTtlSeconds: at most {limit} on this service.")
+        if options.proxy and not self.egress.upstream_proxy:
+            raise InvalidRequest("proxy: no upstream proxy is configured on this service.")

@@ -10,10 +10,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
 
-from sessions import actions, render
+from sessions import actions
 from sessions.action_models import ActionRequest, Redaction
 from sessions.browser import BrowserConfig, BrowserHost
 from sessions.config import EngineConfig
@@ -22,9 +21,7 @@ from sessions.egress import EgressProxy
 from sessions.errors import (
     CapacityExceeded,
     ConcurrencyLimited,
-    InvalidRequest,
     OwnerUnavailable,
-    RenderFailed,
     SessionClosed,
     SessionError,
     SessionNotFound,
@@ -141,7 +138,7 @@ class SessionEngine:
         extra: dict[str, str] | None = None,
     ) -> SessionRecord:
         """Open a session in this browser and register it."""
-        self._check_options(options)
+        self.config.check(options)
         if not self._accepting or len(self._live) >= self.config.max_sessions:
             raise CapacityExceeded()
         created_ms = now_ms()
@@ -188,14 +185,6 @@ class SessionEngine:
         self._deadlines.set(session_id, live.deadline())
         self.observer.session_started(kind)
         return SessionRecord(fields)  # exactly what was stored: no read-back
-
-    def _check_options(self, options: SessionOptions) -> None:
-        if options.max_ttl_seconds > self.config.session_max_ttl_s:
-            raise InvalidRequest(
-                f"maxTtlSeconds: at most {self.config.session_max_ttl_s} on this service."
-            )
-        if options.proxy and not self.config.egress.upstream_proxy:
-            raise InvalidRequest("proxy: no upstream proxy is configured on this service.")
 
     async def _context_for(self, options: SessionOptions, session_id: str) -> Made:
         made = self._warm.take() if options.is_default else None
@@ -318,21 +307,10 @@ class SessionEngine:
         async with live.lock:
             ok = False
             try:
-                await actions.ensure_page_allowed(live)
-                if fmt == "pdf":
-                    rendered = await render.pdf(live.page, redaction)
-                else:
-                    rendered = await render.screenshot(
-                        live.page,
-                        fmt=fmt,
-                        full_page=full_page,
-                        quality=quality,
-                        selector=None,
-                        redaction=redaction,
-                    )
+                rendered = await actions.render_page(
+                    live, fmt=fmt, full_page=full_page, quality=quality, redaction=redaction
+                )
                 ok = True
-            except PlaywrightError as err:
-                raise RenderFailed() from err
             finally:
                 await self.registry.count_action(
                     live.workspace_id, session_id, kind, ok, now_ms(), live.page.url
