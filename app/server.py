@@ -12,6 +12,7 @@ from hypercorn.config import Config
 
 from app.factory import create_app
 from app.settings import Settings
+from app.state import STATE_KEY, AppState
 
 log = logging.getLogger("sessionshot.server")
 
@@ -85,6 +86,14 @@ async def serve_api(settings: Settings, host: str, port: int, stop: asyncio.Even
         return 1
     app = create_app(settings, on_fatal=fatal)
     log.info("serving", extra={"event": "serving", "host": host, "port": port})
-    await serve(app, config, shutdown_trigger=stop.wait)
+
+    async def stopping() -> None:
+        await stop.wait()
+        # Long polls answer now rather than be cut off at the graceful timeout.
+        state: AppState | None = app.extensions.get(STATE_KEY)
+        if state is not None:
+            state.captures.events.release()
+
+    await serve(app, config, shutdown_trigger=stopping)
     log.info("stopped", extra={"event": "stopped"})
     return 1 if failed.is_set() else 0

@@ -21,6 +21,7 @@ class DoneListener:
         self._channel = channel
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._subscribed = asyncio.Event()
+        self._released = False
 
     async def run(self) -> None:
         """Listen until cancelled. An interruption (Redis went away) wakes every waiter and
@@ -55,10 +56,19 @@ class DoneListener:
             for event in events:
                 event.set()
 
+    def release(self) -> None:
+        """End every long poll now, and any that starts later at once: the server is
+        stopping, and a poll still waiting when its graceful timeout ends would be cut off
+        without an answer. Each answers the capture as it stands."""
+        self._released = True
+        self._wake_all()
+
     @contextlib.contextmanager
     def watch(self, capture_id: str) -> Iterator[asyncio.Event]:
         """An event set when ``capture_id`` is published; register before re-reading."""
         event = asyncio.Event()
+        if self._released:
+            event.set()
         self._waiters.setdefault(capture_id, set()).add(event)
         try:
             yield event

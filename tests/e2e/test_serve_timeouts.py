@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis.asyncio as aredis
@@ -18,6 +18,7 @@ from tests.support.capture_stack import CaptureStack
 from tests.support.procs import RedisServer
 
 StackFactory = Callable[..., Any]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -59,12 +60,53 @@ async def test_an_idle_keep_alive_connection_is_closed_after_the_setting(
         writer.close()
 
 
-async def test_a_stop_lets_a_long_poll_finish_within_the_graceful_timeout(
-    start_stack: StackFactory, redis_server: RedisServer, prefix: str
+async def _in_flight(redis_url: str, send: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
+    """Start ``send`` and return once the server has taken the request: its admission
+    (the first Redis command after it was sent) has run."""
+    watcher = aredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        async with watcher.monitor() as monitor:
+            task = asyncio.create_task(send())
+            async with asyncio.timeout(30):
+                await monitor.next_command()
+    finally:
+        await watcher.aclose()
+    return task
+
+
+async def test_a_stop_lets_an_action_finish_within_the_graceful_timeout(
+    start_stack: StackFactory, redis_server: RedisServer
 ) -> None:
-    """A long poll of 12 s in flight when SIGTERM arrives is answered, not cut: the drain
+    """An action of 12 s in flight when SIGTERM arrives is answered, not cut: the drain
     lasts up to 25 s here (the default, 10 s, would cut it)."""
     stack: CaptureStack = await start_stack(graceful_timeout_s=25)
+    _, key = await stack.new_key()
+    auth = {"Authorization": f"Bearer {key}"}
+    created = await stack.http.post("/v1/sessions", headers=auth, json={})
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    slow = "new Promise(done => setTimeout(() => done('finished'), 12000))"
+    action = await _in_flight(
+        redis_server.url,
+        lambda: stack.http.post(
+            f"/v1/sessions/{session_id}/actions",
+            headers=auth,
+            json={"type": "evaluate", "payload": {"expression": slow}},
+        ),
+    )
+    stack.api.proc.send_signal(signal.SIGTERM)
+    response = await action
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == "finished"
+    assert await asyncio.to_thread(stack.api.proc.wait, 60) == 0
+
+
+async def test_a_stop_answers_a_long_poll_at_once(
+    start_stack: StackFactory, redis_server: RedisServer, prefix: str
+) -> None:
+    """A 30 s long poll in flight when SIGTERM arrives is answered with the capture as it
+    stands, rather than cut off without an answer when the 10 s drain ends."""
+    stack: CaptureStack = await start_stack()
     _, key = await stack.new_key()
     accepted = await stack.create_capture(key, {"url": "https://app.test/"})  # no worker: queued
     record = CaptureKeys(prefix).capture(accepted["id"])
@@ -74,11 +116,11 @@ async def test_a_stop_lets_a_long_poll_finish_within_the_graceful_timeout(
             poll = asyncio.create_task(
                 stack.http.get(
                     accepted["statusUrl"],
-                    params={"wait": "12"},
+                    params={"wait": "30"},
                     headers={"Authorization": f"Bearer {key}"},
                 )
             )
-            # In flight once it read the record twice: before and after it began to watch.
+            # Waiting once it read the record twice: before and after it began to watch.
             reads = 0
             async with asyncio.timeout(30):
                 while reads < 2:
