@@ -1,8 +1,8 @@
 """Local HTTP proxy that every browser context's traffic goes through.
 
-The proxy resolves each target itself, checks every resolved address with
-:func:`is_blocked_address` and connects to a checked IP, never to the name, so
-a DNS answer cannot change between the check and the connect (no rebinding).
+The proxy resolves each target itself, checks every resolved address
+(:mod:`sessions.egress.resolver`) and connects to a checked IP, never to the name,
+so a DNS answer cannot change between the check and the connect (no rebinding).
 
 Sessions are told apart by the port they connect to, not by credentials: every
 session gets its own *endpoint*, a listener on ``127.0.0.1`` with a free port
@@ -24,21 +24,13 @@ header, should one arrive, is ignored and never forwarded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ipaddress
 import logging
-import socket
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from sessions.egress.addresses import (
-    IPAddress,
-    canonical_host,
-    is_blocked_address,
-    never_resolves,
-)
+from sessions.egress.addresses import IPAddress, canonical_host
 from sessions.egress.errors import EgressBlocked
 from sessions.egress.http_head import (
     HEAD_TIMEOUT_S,
@@ -52,6 +44,7 @@ from sessions.egress.http_head import (
 )
 from sessions.egress.policy import EgressPolicy
 from sessions.egress.refusals import RefusalLog
+from sessions.egress.resolver import checked_addresses
 from sessions.egress.upstream import Upstream, UpstreamError, open_via_upstream, pump
 
 _log = logging.getLogger(__name__)
@@ -295,7 +288,7 @@ class EgressProxy:
         try:
             host = _canonical(target.host)
             upstream = self._route(endpoint, host)
-            addresses = await self._checked_addresses(host, target.port)
+            addresses = await checked_addresses(self._policy, host, target.port)
         except EgressBlocked as exc:
             await self._refuse(endpoint, writer, exc, target.port)
             return
@@ -311,38 +304,6 @@ class EgressProxy:
         if self._upstream is None:
             raise EgressBlocked(host, "no_upstream")
         return self._upstream
-
-    async def _checked_addresses(self, host: str, port: int) -> list[IPAddress]:
-        ports = self._policy.allowed_ports
-        if ports is not None and port not in ports:
-            raise EgressBlocked(host, "bad_port")
-        addresses = await self._resolve(host, port)
-        # One bad address poisons the whole answer: a mixed answer is exactly what
-        # a rebinding attacker would serve.
-        if any(is_blocked_address(ip, self._policy.allow_cidrs) for ip in addresses):
-            raise EgressBlocked(host, "private_address")
-        return addresses
-
-    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
-        with contextlib.suppress(ValueError):
-            return [ipaddress.ip_address(host)]
-        pinned = self._policy.host_map.get(host)
-        if pinned is not None:
-            return [ipaddress.ip_address(pinned)]
-        if never_resolves(host):
-            raise EgressBlocked(host, "resolve_failed")
-        loop = asyncio.get_running_loop()
-        try:
-            # getaddrinfo runs in the loop's executor; the timeout bounds our wait.
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError, TimeoutError):
-            raise EgressBlocked(host, "resolve_failed") from None
-        found = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-        if not found:
-            raise EgressBlocked(host, "resolve_failed")
-        # IPv4 first: containers often have no IPv6 route, and every entry is checked.
-        return sorted(found, key=lambda ip: ip.version)
 
     async def _refuse(
         self,
