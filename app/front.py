@@ -185,15 +185,10 @@ class Front:
         receive: ASGIReceiveCallable,
         send: ASGISendCallable,
     ) -> None:
-        started = time.perf_counter()
-        headers = _first_headers(scope["headers"])
-        request_id = request_id_for(headers.get("x-request-id", ""))
-        context_token = request_id_var.set(request_id)
-        answer_headers: dict[str, str] = {}
-        try:
+        with _Turn(scope) as turn:
             try:
                 body, route_headers = await self._answer(
-                    state, route, match, headers, receive, answer_headers
+                    state, route, match, turn.headers, receive, turn.answer_headers
                 )
                 status = 200
             except Disconnected:
@@ -205,12 +200,8 @@ class Front:
                     error_body(error, scope["path"]),
                     error.headers,
                 )
-            start, end = answer_messages(status, body, route_headers, answer_headers, request_id)
-            await send(start)
-            await send(end)
-            record_request(state.metrics, scope["method"], scope["path"], status, started)
-        finally:
-            request_id_var.reset(context_token)
+            await turn.answer(send, status, body, route_headers)
+            record_request(state.metrics, scope["method"], scope["path"], status, turn.started)
 
     async def _answer(
         self,
@@ -273,38 +264,60 @@ class Front:
         receive: ASGIReceiveCallable,
         send: ASGISendCallable,
     ) -> None:
-        started = time.perf_counter()
-        headers = _first_headers(scope["headers"])
-        request_id = request_id_for(headers.get("x-request-id", ""))
-        context_token = request_id_var.set(request_id)
-        answer_headers: dict[str, str] = {}
-        exchange = Exchange(send, request_id, answer_headers)
         caller_token = None
-        try:
+        with _Turn(scope) as turn:
+            exchange = Exchange(send, turn.request_id, turn.answer_headers)
             try:
-                admitted = await state.admission.admit(token_of(headers.get("authorization", "")))
-                caller_token = _caller.set(admitted_principal(admitted, answer_headers))
-                limit = self._body_limit(headers)
-                bounded = BoundedBody(receive, limit, self._app.config["BODY_TIMEOUT"])
-                await app(scope, bounded, exchange.send)
-            except Exception as err:  # mapped as a route's error, unless the answer has begun
-                error = api_error_of(err)
-                if exchange.status is None:
-                    body = error_body(error, scope["path"])
-                    start, end = answer_messages(
-                        error.status, body, error.headers, answer_headers, request_id
+                try:
+                    token = token_of(turn.headers.get("authorization", ""))
+                    admitted = await state.admission.admit(token)
+                    caller_token = _caller.set(admitted_principal(admitted, turn.answer_headers))
+                    limit = self._body_limit(turn.headers)
+                    bounded = BoundedBody(receive, limit, self._app.config["BODY_TIMEOUT"])
+                    await app(scope, bounded, exchange.send)
+                except Exception as err:  # mapped as a route's error, unless the answer began
+                    error = api_error_of(err)
+                    if exchange.status is None:
+                        body = error_body(error, scope["path"])
+                        await turn.answer(send, error.status, body, error.headers)
+                        exchange.status = error.status
+                if exchange.status is not None:  # a client gone before any answer: no log
+                    record_request(
+                        state.metrics, scope["method"], scope["path"], exchange.status, turn.started
                     )
-                    await send(start)
-                    await send(end)
-                    exchange.status = error.status
-            if exchange.status is not None:  # a client gone before any answer is not logged
-                record_request(
-                    state.metrics, scope["method"], scope["path"], exchange.status, started
-                )
-        finally:
-            if caller_token is not None:
-                _caller.reset(caller_token)
-            request_id_var.reset(context_token)
+            finally:
+                if caller_token is not None:
+                    _caller.reset(caller_token)
+
+
+class _Turn:
+    """One request's prologue and epilogue, shared by routes and mounts: its clock, first
+    headers, request id (in the log context while it runs) and the answer's extra headers."""
+
+    __slots__ = ("_token", "answer_headers", "headers", "request_id", "started")
+
+    def __init__(self, scope: HTTPScope) -> None:
+        self.started = time.perf_counter()
+        self.headers = _first_headers(scope["headers"])
+        self.request_id = request_id_for(self.headers.get("x-request-id", ""))
+        self.answer_headers: dict[str, str] = {}
+
+    def __enter__(self) -> _Turn:
+        self._token = request_id_var.set(self.request_id)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        request_id_var.reset(self._token)
+
+    async def answer(
+        self, send: ASGISendCallable, status: int, body: Any, route_headers: dict[str, str]
+    ) -> None:
+        """Send a whole JSON answer."""
+        start, end = answer_messages(
+            status, body, route_headers, self.answer_headers, self.request_id
+        )
+        await send(start)
+        await send(end)
 
 
 def answer_messages(

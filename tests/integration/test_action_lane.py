@@ -20,6 +20,7 @@ from app.lane import ActionLane
 from tests.conftest import ServiceFactory, browser_overrides
 from tests.integration.sessions_helpers import Client, new_client
 from tests.support.canary_site import CanarySite
+from tests.support.metrics import requests_counted
 from tests.support.service import Service
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
@@ -266,16 +267,8 @@ async def test_lane_requests_are_logged_and_counted(
     ]
     assert logged == [(200, True), (400, True)]
     after = (await lane.http.get("/metrics")).text
-    assert _requests(after, "200") == _requests(before, "200") + 1
-    assert _requests(after, "400") == _requests(before, "400") + 1
-
-
-def _requests(metrics: str, status: str) -> float:
-    for line in metrics.splitlines():
-        if line.startswith("sessionshot_http_requests_total{") and f'status="{status}"' in line:
-            if 'method="POST"' in line:
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    assert requests_counted(after, "POST", "200") == requests_counted(before, "POST", "200") + 1
+    assert requests_counted(after, "POST", "400") == requests_counted(before, "POST", "400") + 1
 
 
 async def send_and_hang_up(

@@ -19,6 +19,7 @@ from app.errors import ValidationFailed
 from app.front import Front, caller
 from app.logs import request_id_var
 from tests.conftest import ServiceFactory
+from tests.support.metrics import requests_counted
 from tests.support.service import Service
 
 MAX_BODY = 2048
@@ -187,12 +188,6 @@ async def test_a_mounted_apps_answers_and_errors_are_logged_and_counted(
     ]
     after = (await http.get("/metrics")).text
     for status in ("200", "400", "401"):
-        assert _posts(after, status) == _posts(before, status) + 1, status
-
-
-def _posts(metrics: str, status: str) -> float:
-    for line in metrics.splitlines():
-        if line.startswith("sessionshot_http_requests_total{") and f'status="{status}"' in line:
-            if 'method="POST"' in line:
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
+        assert (
+            requests_counted(after, "POST", status) == requests_counted(before, "POST", status) + 1
+        ), status
