@@ -19,6 +19,8 @@ from app.front import Front
 from app.jsonbody import bound_request_json
 from app.keys import AppKeys
 from app.lane import ActionLane
+from app.mcp.endpoint import PATH as MCP_PATH
+from app.mcp.endpoint import McpEndpoint
 from app.metrics import Metrics
 from app.routes import admin, captures, docs, files, health, sessions, usage
 from app.settings import Settings
@@ -219,6 +221,7 @@ def create_app(
     error_handlers.install(app)
     for module in (health, docs, admin, sessions, captures, files, usage):
         app.register_blueprint(module.blueprint)
+    mcp = McpEndpoint(VERSION)
 
     @app.while_serving
     async def lifespan() -> AsyncGenerator[None, None]:
@@ -246,11 +249,13 @@ def create_app(
             state.sessions = sessions_service
             stack.push_async_callback(state.tasks.aclose)
             loops.add("capture-events", state.captures.events.run)
+            await stack.enter_async_context(mcp.running(state))
             app.extensions[STATE_KEY] = state
             stack.callback(app.extensions.pop, STATE_KEY, None)
             yield
 
     # Endpoints Quart does not answer are registered on the front (route or mount).
     front = (ActionLane if action_lane else Front)(app, app.asgi_app)
+    front.mount(MCP_PATH, mcp)
     app.asgi_app = front  # type: ignore[method-assign]
     return app

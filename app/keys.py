@@ -44,6 +44,14 @@ class AppKeys:
         """String: JSON of the first response to an ``Idempotency-Key``; 24 h TTL."""
         return f"{self.prefix}idem:{{{key_id}}}:{scope}:{idem_key}"
 
+    def mcp_session(self, mcp_session_id: str) -> str:
+        """Hash: one MCP session (``keyId``, ``workspaceId``, ``createdAt`` and ``sessionId``,
+        the browser session it drives, once made); sliding TTL :data:`MCP_SESSION_TTL_S`."""
+        return f"{self.prefix}mcp:{{{mcp_session_id}}}"
+
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 """How long an ``Idempotency-Key`` replays its first response."""
+
+MCP_SESSION_TTL_S = 24 * 3600
+"""How long an MCP session lives without a request (each request starts it again)."""
