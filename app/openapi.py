@@ -74,7 +74,8 @@ ERROR_DESCRIPTIONS = {
     "or its first request is still running.",
     410: "LINK_EXPIRED: the signed link is past its expiry.",
     413: "PAYLOAD_TOO_LARGE: the body is over the service's limit (1 MiB by default).",
-    422: "The action ran and failed: SELECTOR_TIMEOUT, NAVIGATION_TIMEOUT, "
+    422: "The action ran and failed: SELECTOR_TIMEOUT, REF_NOT_FOUND (a ref the latest ai "
+    "snapshot did not give, or whose element is gone), NAVIGATION_TIMEOUT, "
     "NAVIGATION_FAILED, ACTION_FAILED, TARGET_BLOCKED, DOMAIN_NOT_ALLOWED (the page left "
     "the allowed domains), PAGE_CRASHED or RENDER_FAILED.",
     429: "RATE_LIMITED: over the key's rate limit; Retry-After says when to retry.",

@@ -150,7 +150,8 @@ class ActionResult(Answer):
     the action's type are present: `status` (goto); element info (`matched`, `visible`,
     `elementText`, `tagName`, `attributes`, `boundingBox`) for element actions, with
     `clickedPoint`, `hoveredPoint` or `selected`; `scrollX`/`scrollY` (scroll); `content`
-    and `truncated` (content); `snapshot` (snapshot); `result` (evaluate, screenshot, pdf)."""
+    and `truncated` (content); `snapshot`, `truncated` and `refCount` (snapshot); `result`
+    (evaluate, screenshot, pdf)."""
 
     success: Literal[True]
     expires_in_seconds: int = Field(ge=0)
@@ -167,9 +168,16 @@ class ActionResult(Answer):
     selected: list[str] | SkipJsonSchema[None] = omittable("The values now selected.")
     scroll_x: float | SkipJsonSchema[None] = omittable()
     scroll_y: float | SkipJsonSchema[None] = omittable()
-    content: str | SkipJsonSchema[None] = omittable("HTML or text, capped.")
-    truncated: bool | SkipJsonSchema[None] = omittable("True when content or result was cut.")
-    snapshot: str | SkipJsonSchema[None] = omittable("The ARIA snapshot as text.")
+    content: str | SkipJsonSchema[None] = omittable("HTML, text or Markdown, capped.")
+    truncated: bool | SkipJsonSchema[None] = omittable(
+        "True when content, snapshot or result was cut."
+    )
+    snapshot: str | SkipJsonSchema[None] = omittable(
+        "The ARIA snapshot as text; in `ai` mode with element refs (`[ref=e12]`)."
+    )
+    ref_count: Annotated[int, Field(ge=0)] | SkipJsonSchema[None] = omittable(
+        "snapshot: the refs of the whole snapshot, cut or not (0 in `default` mode)."
+    )
     result: Any = omittable(
         "evaluate: the value as JSON. screenshot and pdf: the file, as `format`, `bytes`, "
         "`width`, `height` (and `pages` for a PDF) with a signed link `url` valid until "

@@ -9,6 +9,7 @@ from playwright.async_api import Page
 
 from sessions.egress.refusals import RefusalLog
 from sessions.errors import LeftAllowedDomains
+from sessions.refs import RefBook
 from sessions.render import Rendered
 
 
@@ -34,6 +35,10 @@ class ActionEnv(Protocol):
     @property
     def max_content_bytes(self) -> int:
         """Cap of ``content`` and ``evaluate`` results."""
+
+    @property
+    def refs(self) -> RefBook:
+        """The refs of the session's latest ``"ai"`` snapshot."""
 
 
 def host_of(url: str) -> str:

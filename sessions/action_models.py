@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, ConfigDict, Field, RootModel, model_validator
@@ -12,6 +12,18 @@ from sessions.models import Strict
 
 Selector = Annotated[
     str, Field(min_length=1, max_length=2000, examples=["body", "form#login button[type=submit]"])
+]
+REF_PATTERN = r"^(?:f[0-9]{1,6})?e[0-9]{1,9}$"
+"""A ref as Playwright's AI snapshot writes it: ``e12``, or ``f1e3`` in an iframe."""
+Ref = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=20,
+        pattern=REF_PATTERN,
+        examples=["e12"],
+        description="A ref of the session's latest `ai` snapshot, instead of `selector`.",
+    ),
 ]
 SelectorTimeoutMs = Annotated[int, Field(ge=0, le=15000)]
 WaitUntil = Literal["load", "domcontentloaded", "networkidle", "commit"]
@@ -32,6 +44,50 @@ QUALITY_ONLY_WITH_JPEG: dict[str, Any] = {
     "then": {"required": ["format"], "properties": {"format": {"const": "jpeg"}}},
 }
 """``quality`` only with ``format: jpeg``, as the schema says it (the validators check it)."""
+
+
+def _given(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
+def one_of(*names: str) -> dict[str, Any]:
+    """Exactly one of the fields ``names``, as the schema says it (a null one is absent)."""
+    return {"oneOf": [_given(name) for name in names]}
+
+
+AT_MOST_ONE_TARGET: dict[str, Any] = {"not": {"allOf": [_given("selector"), _given("ref")]}}
+"""``selector`` or ``ref`` or neither, never both, as the schema says it."""
+
+
+class OneTarget(Strict):
+    """A payload about one element: its ``selector``, or a ``ref`` of the latest ``"ai"``
+    snapshot, exactly one of the two."""
+
+    model_config = ConfigDict(json_schema_extra=one_of("selector", "ref"))
+
+    selector: Selector | None = None
+    ref: Ref | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.selector is None) == (self.ref is None):
+            raise ValueError("give exactly one of selector and ref")
+        return self
+
+
+class OptionalTarget(Strict):
+    """A payload about the page, or one element of it by ``selector`` or ``ref``."""
+
+    model_config = ConfigDict(json_schema_extra=AT_MOST_ONE_TARGET)
+
+    selector: Selector | None = None
+    ref: Ref | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one_target(self) -> Self:
+        if self.selector is not None and self.ref is not None:
+            raise ValueError("give selector or ref, not both")
+        return self
 
 
 HTTPS_URL_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]://[^\s/?#]"
@@ -68,61 +124,58 @@ class GotoPayload(Strict):
     timeout: int = Field(default=DEFAULT_NAVIGATION_TIMEOUT_MS, ge=0, le=60000)
 
 
-class ClickPayload(Strict):
-    selector: Selector
+class ClickPayload(OneTarget):
     button: Literal["left", "right", "middle"] = "left"
     click_count: int = Field(default=1, ge=1, le=3, alias="clickCount")
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
 
-class HoverPayload(Strict):
-    selector: Selector
+class HoverPayload(OneTarget):
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
 
-class TypePayload(Strict):
-    selector: Selector
+class TypePayload(OneTarget):
     text: str = Field(max_length=1000)
     delay_ms: int = Field(default=0, ge=0, le=1000, alias="delayMs")
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
 
-class FillPayload(Strict):
-    selector: Selector
+class FillPayload(OneTarget):
     value: str = Field(max_length=100_000)
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
 
-class PressPayload(Strict):
+class PressPayload(OptionalTarget):
     key: str = Field(min_length=1, max_length=64)
-    selector: Selector | None = None
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
 
-class SelectPayload(Strict):
-    selector: Selector
+class SelectPayload(OneTarget):
     values: list[Annotated[str, Field(max_length=1000)]] = Field(max_length=100)
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
 
 class ScrollPayload(Strict):
-    """Scroll to `y` (and `x`), or scroll the element of `selector` into view: one of the
-    two, not both."""
+    """Scroll to `y` (and `x`), or scroll the element of `selector` or `ref` into view:
+    exactly one of the three."""
+
+    model_config = ConfigDict(json_schema_extra=one_of("y", "selector", "ref"))
 
     y: int | None = Field(default=None, ge=0, le=50000)
     x: int = Field(default=0, ge=0, le=50000)
     selector: Selector | None = None
+    ref: Ref | None = None
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
     @model_validator(mode="after")
     def _one_target(self) -> ScrollPayload:
-        if (self.y is None) == (self.selector is None):
-            raise ValueError("give either y (and x) or selector")
+        given = [v for v in (self.y, self.selector, self.ref) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of y (and x), selector and ref")
         return self
 
 
-class WaitForSelectorPayload(Strict):
-    selector: Selector
+class WaitForSelectorPayload(OneTarget):
     state: Literal["attached", "detached", "visible", "hidden"] = "visible"
     timeout: SelectorTimeoutMs = DEFAULT_SELECTOR_TIMEOUT_MS
 
@@ -131,8 +184,8 @@ class WaitPayload(Strict):
     ms: int = Field(ge=0, le=10000)
 
 
-class QueryPayload(Strict):
-    selector: Selector
+class QueryPayload(OneTarget):
+    pass
 
 
 class HistoryPayload(Strict):
@@ -140,26 +193,27 @@ class HistoryPayload(Strict):
     timeout: int = Field(default=DEFAULT_NAVIGATION_TIMEOUT_MS, ge=0, le=60000)
 
 
-class ContentPayload(Strict):
-    format: Literal["html", "text"] = "html"
-    selector: Selector | None = None
+class ContentPayload(OptionalTarget):
+    format: Literal["html", "text", "markdown"] = "html"
 
 
 class SnapshotPayload(Strict):
+    mode: Literal["default", "ai"] = "default"
     selector: Selector | None = None
+    depth: int | None = Field(default=None, ge=1, le=50)
+    max_chars: int = Field(default=40_000, ge=1000, le=200_000, alias="maxChars")
 
 
 class EvaluatePayload(Strict):
     expression: str = Field(min_length=1, max_length=10000)
 
 
-class ScreenshotPayload(Strict):
-    model_config = ConfigDict(json_schema_extra=QUALITY_ONLY_WITH_JPEG)
+class ScreenshotPayload(OptionalTarget):
+    model_config = ConfigDict(json_schema_extra={**QUALITY_ONLY_WITH_JPEG, **AT_MOST_ONE_TARGET})
 
     format: Literal["png", "jpeg"] = "png"
     full_page: bool = Field(default=False, alias="fullPage")
     quality: int | None = Field(default=None, ge=1, le=100)
-    selector: Selector | None = None
     redaction: Redaction | None = None
     inline: bool = False
 

@@ -12,12 +12,11 @@ from playwright.async_api import ElementHandle
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from sessions import render
+from sessions import refs, render
 from sessions.action_env import ActionEnv, ensure_page_allowed
 from sessions.action_models import (
     ACTION_TYPES,
     ClickPayload,
-    ContentPayload,
     EvaluatePayload,
     FillPayload,
     HoverPayload,
@@ -28,31 +27,33 @@ from sessions.action_models import (
     ScreenshotPayload,
     ScrollPayload,
     SelectPayload,
-    SnapshotPayload,
     TypePayload,
     WaitForSelectorPayload,
     WaitPayload,
 )
 from sessions.elements import ELEMENT_INFO_JS, NOT_MATCHED, center
-from sessions.errors import ActionError, PageCrashed, RenderFailed, SelectorTimeout
+from sessions.errors import ActionError, PageCrashed, RefNotFound, RenderFailed, SelectorTimeout
 from sessions.evaluation import evaluate_json
 from sessions.navigation import back, forward, goto, reload
+from sessions.reading import cap, content, finding, snapshot
 
 __all__ = ["HANDLERS", "ActionEnv", "ensure_page_allowed", "inline_result", "run"]
 
 
-async def _info(env: ActionEnv, selector: str, timeout: int) -> dict[str, Any]:
-    try:
-        info: dict[str, Any] = await env.page.locator(selector).first.evaluate(
-            ELEMENT_INFO_JS, timeout=timeout
-        )
-    except PlaywrightTimeout as err:
-        raise SelectorTimeout(selector=selector) from err
+async def _target(env: ActionEnv, selector: str | None, ref: str | None) -> refs.Target:
+    return await refs.resolve(env.page, env.refs, selector, ref)
+
+
+async def _info(env: ActionEnv, target: refs.Target, timeout: int) -> dict[str, Any]:
+    """The element's info; waiting for it fails inside :func:`finding`."""
+    info: dict[str, Any] = await env.page.locator(target.selector).first.evaluate(
+        ELEMENT_INFO_JS, timeout=timeout
+    )
     return info
 
 
 async def _with_info(
-    env: ActionEnv, selector: str, timeout: int, act: Awaitable[None]
+    env: ActionEnv, target: refs.Target, timeout: int, act: Awaitable[None]
 ) -> dict[str, Any]:
     """The element's info and an interaction, sent together.
 
@@ -60,7 +61,7 @@ async def _with_info(
     come after Playwright's actionability round trips), so the info describes the element
     as it was clicked, and the action costs one round trip less.
     """
-    info, done = await asyncio.gather(_info(env, selector, timeout), act, return_exceptions=True)
+    info, done = await asyncio.gather(_info(env, target, timeout), act, return_exceptions=True)
     for outcome in (info, done):
         if isinstance(outcome, BaseException):
             raise outcome
@@ -70,46 +71,59 @@ async def _with_info(
 
 async def click(env: ActionEnv, p: ClickPayload) -> dict[str, Any]:
     """Click an element."""
-    act = env.page.locator(p.selector).first.click(
+    target = await _target(env, p.selector, p.ref)
+    act = env.page.locator(target.selector).first.click(
         button=p.button, click_count=p.click_count, timeout=p.timeout
     )
-    info = await _with_info(env, p.selector, p.timeout, act)
+    async with finding(env, target):
+        info = await _with_info(env, target, p.timeout, act)
     return {**info, "clickedPoint": center(info)}
 
 
 async def hover(env: ActionEnv, p: HoverPayload) -> dict[str, Any]:
     """Move the mouse over an element."""
-    act = env.page.locator(p.selector).first.hover(timeout=p.timeout)
-    info = await _with_info(env, p.selector, p.timeout, act)
+    target = await _target(env, p.selector, p.ref)
+    act = env.page.locator(target.selector).first.hover(timeout=p.timeout)
+    async with finding(env, target):
+        info = await _with_info(env, target, p.timeout, act)
     return {**info, "hoveredPoint": center(info)}
 
 
 async def type_text(env: ActionEnv, p: TypePayload) -> dict[str, Any]:
     """Type text key by key into an element."""
-    locator = env.page.locator(p.selector).first
-    await locator.press_sequentially(p.text, delay=p.delay_ms, timeout=p.timeout)
-    return await _info(env, p.selector, p.timeout)
+    target = await _target(env, p.selector, p.ref)
+    locator = env.page.locator(target.selector).first
+    async with finding(env, target):
+        await locator.press_sequentially(p.text, delay=p.delay_ms, timeout=p.timeout)
+        return await _info(env, target, p.timeout)
 
 
 async def fill(env: ActionEnv, p: FillPayload) -> dict[str, Any]:
     """Set an input's value at once."""
-    await env.page.locator(p.selector).first.fill(p.value, timeout=p.timeout)
-    return await _info(env, p.selector, p.timeout)
+    target = await _target(env, p.selector, p.ref)
+    async with finding(env, target):
+        await env.page.locator(target.selector).first.fill(p.value, timeout=p.timeout)
+        return await _info(env, target, p.timeout)
 
 
 async def press(env: ActionEnv, p: PressPayload) -> dict[str, Any]:
     """Press a key, on an element or on the page."""
-    if p.selector is None:
+    target = await refs.resolve_optional(env.page, env.refs, p.selector, p.ref)
+    if target is None:
         await env.page.keyboard.press(p.key)
-    else:
-        await env.page.locator(p.selector).first.press(p.key, timeout=p.timeout)
+        return {}
+    async with finding(env, target):
+        await env.page.locator(target.selector).first.press(p.key, timeout=p.timeout)
     return {}
 
 
 async def select(env: ActionEnv, p: SelectPayload) -> dict[str, Any]:
     """Select options of a <select>."""
-    selected = await env.page.locator(p.selector).first.select_option(p.values, timeout=p.timeout)
-    return {**await _info(env, p.selector, p.timeout), "selected": selected}
+    target = await _target(env, p.selector, p.ref)
+    locator = env.page.locator(target.selector).first
+    async with finding(env, target):
+        selected = await locator.select_option(p.values, timeout=p.timeout)
+        return {**await _info(env, target, p.timeout), "selected": selected}
 
 
 _SCROLL_JS = "([x, y]) => { window.scrollTo(x, y); return [window.scrollX, window.scrollY]; }"
@@ -121,20 +135,23 @@ selector wait, so a forwarded action stays well inside the forwarding deadline."
 
 async def scroll(env: ActionEnv, p: ScrollPayload) -> dict[str, Any]:
     """Scroll the page to a position, or an element into view."""
-    if p.selector is not None:
-        await env.page.locator(p.selector).first.scroll_into_view_if_needed(timeout=p.timeout)
-        x, y = await env.page.evaluate(_POSITION_JS)
-    else:
+    if p.y is not None:
         x, y = await env.page.evaluate(_SCROLL_JS, [p.x, p.y])
+    else:
+        target = await _target(env, p.selector, p.ref)
+        async with finding(env, target):
+            await env.page.locator(target.selector).first.scroll_into_view_if_needed(
+                timeout=p.timeout
+            )
+        x, y = await env.page.evaluate(_POSITION_JS)
     return {"scrollX": x, "scrollY": y}
 
 
 async def wait_for_selector(env: ActionEnv, p: WaitForSelectorPayload) -> dict[str, Any]:
     """Wait for an element to reach a state."""
-    try:
-        handle = await env.page.wait_for_selector(p.selector, state=p.state, timeout=p.timeout)
-    except PlaywrightTimeout as err:
-        raise SelectorTimeout(selector=p.selector) from err
+    target = await _target(env, p.selector, p.ref)
+    async with finding(env, target):
+        handle = await env.page.wait_for_selector(target.selector, state=p.state, timeout=p.timeout)
     return await _describe(handle)
 
 
@@ -145,8 +162,13 @@ async def wait(env: ActionEnv, p: WaitPayload) -> dict[str, Any]:
 
 
 async def query(env: ActionEnv, p: QueryPayload) -> dict[str, Any]:
-    """Describe the first matching element without touching it."""
-    return await _describe(await env.page.query_selector(p.selector))
+    """Describe the first matching element without touching it (a ref's must be there)."""
+    target = await _target(env, p.selector, p.ref)
+    async with finding(env, target):
+        handle = await env.page.query_selector(target.selector)
+    if handle is None and target.ref is not None:
+        raise RefNotFound()
+    return await _describe(handle)
 
 
 async def _describe(handle: ElementHandle | None) -> dict[str, Any]:
@@ -158,45 +180,6 @@ async def _describe(handle: ElementHandle | None) -> dict[str, Any]:
     finally:
         await handle.dispose()
     return info
-
-
-def _cap(text: str, limit: int) -> tuple[str, bool]:
-    # A page's text can hold a lone surrogate (JavaScript strings may): it becomes U+FFFD, as
-    # anything written as UTF-8 must.
-    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    data = text.encode()
-    if len(data) <= limit:
-        return text, False
-    return data[:limit].decode(errors="ignore"), True
-
-
-async def content(env: ActionEnv, p: ContentPayload) -> dict[str, Any]:
-    """The page's (or an element's) HTML or visible text."""
-    await ensure_page_allowed(env)
-    page = env.page
-    if p.selector is None:
-        text = await page.content() if p.format == "html" else await page.inner_text("body")
-    else:
-        locator = page.locator(p.selector).first
-        try:
-            if p.format == "html":
-                text = await locator.inner_html(timeout=5000)
-            else:
-                text = await locator.inner_text(timeout=5000)
-        except PlaywrightTimeout as err:
-            raise SelectorTimeout(selector=p.selector) from err
-    capped, truncated = _cap(text, env.max_content_bytes)
-    return {"content": capped, "truncated": truncated}
-
-
-async def snapshot(env: ActionEnv, p: SnapshotPayload) -> dict[str, Any]:
-    """The accessibility (ARIA) snapshot, as YAML-like text for agents."""
-    await ensure_page_allowed(env)
-    try:
-        text = await env.page.locator(p.selector or "body").first.aria_snapshot(timeout=5000)
-    except PlaywrightTimeout as err:
-        raise SelectorTimeout(selector=p.selector) from err
-    return {"snapshot": text}
 
 
 async def evaluate(env: ActionEnv, p: EvaluatePayload) -> dict[str, Any]:
@@ -219,24 +202,15 @@ async def evaluate(env: ActionEnv, p: EvaluatePayload) -> dict[str, Any]:
     encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     if len(encoded.encode()) <= limit:
         return {"result": value, "truncated": truncated}
-    capped, _ = _cap(encoded, limit)
+    capped, _ = cap(encoded, limit)
     return {"result": capped, "truncated": True}
 
 
 async def screenshot(env: ActionEnv, p: ScreenshotPayload) -> dict[str, Any]:
     """Render the page (or an element) to PNG or JPEG."""
     await ensure_page_allowed(env)
-    try:
-        rendered = await render.screenshot(
-            env.page,
-            fmt=p.format,
-            full_page=p.full_page,
-            quality=p.quality,
-            selector=p.selector,
-            redaction=p.redaction,
-        )
-    except PlaywrightTimeout as err:
-        raise SelectorTimeout(selector=p.selector) from err
+    target = await refs.resolve_optional(env.page, env.refs, p.selector, p.ref)
+    rendered = await _render_screenshot(env, p, target)
     return {"result": await env.publish(rendered, p.inline)}
 
 
@@ -245,6 +219,23 @@ async def pdf(env: ActionEnv, p: PdfPayload) -> dict[str, Any]:
     await ensure_page_allowed(env)
     rendered = await render.pdf(env.page, p.redaction)
     return {"result": await env.publish(rendered, p.inline)}
+
+
+async def _render_screenshot(
+    env: ActionEnv, p: ScreenshotPayload, target: refs.Target | None
+) -> render.Rendered:
+    shoot = render.screenshot(
+        env.page,
+        fmt=p.format,
+        full_page=p.full_page,
+        quality=p.quality,
+        selector=None if target is None else target.selector,
+        redaction=p.redaction,
+    )
+    if target is None:
+        return await shoot
+    async with finding(env, target):
+        return await shoot
 
 
 def inline_result(rendered: render.Rendered) -> dict[str, Any]:

@@ -170,6 +170,15 @@ class RenderFailed(ActionError):
     code, default_message = "RENDER_FAILED", "Rendering failed."
 
 
+class RefNotFound(ActionError):
+    """A ref the session's latest ``"ai"`` snapshot does not hold, or whose element is gone."""
+
+    code = "REF_NOT_FOUND"
+    default_message = (
+        "The ref is not in the latest ai snapshot, or its element is gone; take a new snapshot."
+    )
+
+
 class BrowserUnavailable(SessionError):
     """The browser is down (relaunching)."""
 

@@ -18,6 +18,7 @@ from sessions.contexts import Made
 from sessions.domains import host_matches
 from sessions.egress.refusals import RefusalLog
 from sessions.models import AuthState
+from sessions.refs import RefBook
 from sessions.render import Rendered
 from sessions.timefmt import iso_ms, now_ms
 from storage import Storage
@@ -52,6 +53,8 @@ class LiveSession:
     outputs: Outputs
     refused: Callable[[], RefusalLog]
     max_content_bytes: int
+    refs: RefBook = field(default_factory=RefBook)
+    """The refs of the latest ``"ai"`` snapshot (``sessions/refs.py``)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_activity: float = field(default_factory=time.monotonic)
     closing: bool = False
@@ -61,6 +64,9 @@ class LiveSession:
     _storage_origin: str | None = None
     _target_host: str | None = None
     _headers_routed: bool = False
+
+    def __post_init__(self) -> None:
+        self.refs.watch(self.made.page)
 
     @property
     def page(self) -> Page:

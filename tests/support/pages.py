@@ -282,6 +282,38 @@ def ls_first_page() -> str:
     return _LS_FIRST
 
 
+ARTICLE = """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Article page</title>
+<style>.note { color: #c00; } /* STYLE-RULE-TEXT */</style>
+<script>window.scriptRan = "SCRIPT-BODY-TEXT";</script>
+</head>
+<body>
+<h1>Article title</h1>
+<p>An intro with <a id="docs-link" href="/docs/guide">the guide</a> and <b>bold</b> words.</p>
+<h2>Steps</h2>
+<ul><li>first item</li><li>second item</li></ul>
+<ol><li>one</li><li>two</li></ol>
+<h3>Prices</h3>
+<table id="prices">
+<thead><tr><th>Fruit</th><th>Price</th></tr></thead>
+<tbody><tr><td>apple</td><td>3</td></tr><tr><td>pear | green</td><td>5</td></tr></tbody>
+</table>
+<button id="only">Only button</button>
+<script>document.title = document.title; /* INLINE-SCRIPT-TEXT */</script>
+<noscript>NOSCRIPT-TEXT</noscript>
+</body>
+</html>
+"""
+"""``/article``: headings, a link, lists, a table, styles and scripts (Markdown), and a
+single button (few refs in an AI snapshot)."""
+
+
+def article_page() -> str:
+    """``/article`` (see :data:`ARTICLE`)."""
+    return ARTICLE
+
+
 @cache
 def big_page() -> str:
     """``/big``: at least :data:`BIG_PAGE_TEXT_BYTES` of text, ending in ``#big-end``."""

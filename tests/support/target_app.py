@@ -16,6 +16,7 @@ from quart import Quart, Response, request, websocket
 from tests.support.attack_pages import attack_page, service_worker_script, sw_probe_page
 from tests.support.hosts import OTHER_HOST, THIRDPARTY_HOST
 from tests.support.pages import (
+    article_page,
     big_page,
     echo_page,
     form_page,
@@ -82,6 +83,7 @@ class TargetApp:
             "/sw.js": self._service_worker,
             "/sw-probe": self._sw_probe,
             "/big": self._big,
+            "/article": self._article,
             "/redact-fixed": self._redact_fixed,
             "/redact-tricky": self._redact_tricky,
             "/ls-first": self._ls_first,
@@ -234,6 +236,9 @@ class TargetApp:
 
     async def _big(self) -> Response:
         return _page(big_page())
+
+    async def _article(self) -> Response:
+        return _page(article_page())
 
     async def _ws(self) -> None:
         await websocket.accept()

@@ -276,6 +276,7 @@ def test_anything_unexpected_is_500_and_logged_by_type_only(
         (session_errors.LeftAllowedDomains(), 422, "DOMAIN_NOT_ALLOWED"),
         (session_errors.PageCrashed(), 422, "PAGE_CRASHED"),
         (session_errors.RenderFailed(), 422, "RENDER_FAILED"),
+        (session_errors.RefNotFound(), 422, "REF_NOT_FOUND"),
         (session_errors.ConcurrencyLimited(), 429, "CONCURRENCY_LIMIT"),
         (session_errors.CapacityExceeded(), 503, "CAPACITY"),
         (session_errors.OwnerUnavailable(), 503, "OWNER_UNAVAILABLE"),
