@@ -31,6 +31,7 @@ from hypercorn.typing import (
     ASGIReceiveEvent,
     ASGISendCallable,
     ASGISendEvent,
+    HTTPResponseStartEvent,
     HTTPScope,
     Scope,
 )
@@ -183,15 +184,22 @@ class McpEndpoint:
         await self._manager.handle_request(inner, _Replay(body, receive), send)  # type: ignore[arg-type]
 
     def _issuing(self, send: ASGISendCallable, who: Principal) -> ASGISendCallable:
-        """``send`` that issues an MCP session when ``initialize`` succeeds and names it in
-        the answer's ``Mcp-Session-Id`` header."""
+        """``send`` that issues an MCP session when ``initialize`` succeeds (a JSON-RPC
+        result, not an error) and names it in the answer's ``Mcp-Session-Id`` header."""
+        held: list[HTTPResponseStartEvent] = []
 
         async def issuing(message: ASGISendEvent) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
-                assert self._store is not None
-                session = await self._store.issue(who.key_id, who.workspace_id)
-                pair = (SESSION_HEADER.encode(), session.id.encode())
-                message = {**message, "headers": [*message["headers"], pair]}
+                held.append(message)  # until the body says whether it succeeded
+                return
+            if held and message["type"] == "http.response.body":
+                start = held.pop()
+                if _succeeded(message["body"]):
+                    assert self._store is not None
+                    session = await self._store.issue(who.key_id, who.workspace_id)
+                    pair = (SESSION_HEADER.encode(), session.id.encode())
+                    start["headers"] = [*start["headers"], pair]
+                await send(start)
             await send(message)
 
         return issuing
@@ -245,6 +253,15 @@ async def _read_body(receive: ASGIReceiveCallable) -> bytes | None:
         chunks.append(message.get("body", b""))  # type: ignore[arg-type]
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _succeeded(body: bytes) -> bool:
+    """Whether a JSON-RPC answer is a result (the JSON mode answers in one body)."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and "result" in answer
 
 
 def _is_initialize(message: Any) -> bool:
