@@ -4,23 +4,22 @@ Run by ``bench/load/run.py`` as a Locust process of its own (never imported by t
 or the tests: Locust patches the standard library with gevent). Configured through the
 environment the runner sets:
 
-* ``LOAD_HOSTS`` - ``id=http://127.0.0.1:PORT,...``: the API instances. Every request picks
-  the next instance in turn, as a load balancer without affinity would, so about half of the
-  requests about a session reach an instance that does not own it and are forwarded through
-  Redis (SPEC section 4, "Routing between instances");
+* ``LOAD_HOSTS`` - ``id=http://127.0.0.1:PORT,...``: the API instances. Every request goes
+  to one picked at random, as a load balancer without affinity would send it, so about half
+  of the requests about a session reach an instance that does not own it and are forwarded
+  through Redis (SPEC section 4, "Routing between instances");
 * ``LOAD_API_KEY`` - the workspace's key; ``LOAD_TARGET_URL`` - the page the sessions and
   captures load (the local HTTPS site's ``/form``);
 * ``LOAD_RECORDS`` - where every request and every session and capture event is appended
   (``bench/load/records.py``);
-* ``LOAD_THINK_MS`` - an agent's pause between two actions (its model thinking);
+* ``LOAD_THINK_MS`` - an agent's mean pause between two actions (its model thinking);
 * ``LOAD_CAPTURE_CLIENTS`` - how many capture clients run beside the agents (the rest of
-  ``--users`` are agents); ``LOAD_CAPTURE_PAUSE_MS`` - a capture client's pause between two
-  captures.
+  ``--users`` are agents); ``LOAD_CAPTURE_PAUSE_MS`` - a capture client's mean pause between
+  two captures. Pauses are spread evenly from half to one and a half times the mean.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
-from locust import constant, events, task
+from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 # Locust puts this file's folder on sys.path; the records module is read as part of the
@@ -57,6 +56,12 @@ TARGET_URL = os.environ["LOAD_TARGET_URL"]
 THINK_S = float(os.environ.get("LOAD_THINK_MS", "200")) / 1000
 CAPTURE_CLIENTS = int(os.environ.get("LOAD_CAPTURE_CLIENTS", "1"))
 CAPTURE_PAUSE_S = float(os.environ.get("LOAD_CAPTURE_PAUSE_MS", "2000")) / 1000
+
+
+def think_s() -> float:
+    """An agent's pause before its next action: ``LOAD_THINK_MS`` on average, spread
+    evenly from half to one and a half times that."""
+    return random.uniform(THINK_S / 2, THINK_S * 3 / 2)
 
 
 class Records:
@@ -117,7 +122,8 @@ def agent_script(url: str) -> list[dict[str, Any]]:
 
 
 class _ApiUser(FastHttpUser):
-    """A client of the API that spreads its requests over the instances in turn."""
+    """A client of the API behind a balancer without affinity: each request goes to an
+    instance picked at random."""
 
     abstract = True
     host = HOSTS[0][1]
@@ -125,9 +131,9 @@ class _ApiUser(FastHttpUser):
     connection_timeout = 10.0
 
     def on_start(self) -> None:
-        """Start the rotation at a random instance (users differ in where they begin)."""
-        start = random.randrange(len(HOSTS))
-        self._next = itertools.islice(itertools.cycle(HOSTS), start, None)
+        """Start at a random moment of the first second: users that start together and
+        think alike would otherwise act in lockstep, a herd no real clients make."""
+        time.sleep(random.uniform(0, 1))
 
     def call(
         self,
@@ -139,7 +145,7 @@ class _ApiUser(FastHttpUser):
         action: str | None = None,
     ) -> tuple[int, Any]:
         """One request to the next instance, recorded; ``(status, parsed body or None)``."""
-        instance, base = next(self._next)
+        instance, base = random.choice(HOSTS)
         headers = {"Authorization": f"Bearer {API_KEY}"}
         with self.client.request(
             method, base + path, name=name, headers=headers, json=body, catch_response=True
@@ -173,7 +179,7 @@ class _ApiUser(FastHttpUser):
 class Agent(_ApiUser):
     """Opens a session, runs the 20 actions with a pause between them, closes it."""
 
-    wait_time = constant(THINK_S)
+    wait_time = between(THINK_S / 2, THINK_S * 3 / 2)
 
     @task
     def session(self) -> None:
@@ -186,7 +192,7 @@ class Agent(_ApiUser):
         path = f"/v1/sessions/{session_id}"
         try:
             for action in agent_script(TARGET_URL):
-                time.sleep(THINK_S)
+                time.sleep(think_s())
                 self.call("POST", f"{path}/actions", ACTIONS_ENDPOINT, 200, action, action["type"])
         finally:
             _, closed = self.call("DELETE", path, "DELETE /v1/sessions/{id}", 200)
@@ -201,7 +207,7 @@ class CaptureClient(_ApiUser):
     """Asks for a PNG capture of the page and long-polls it to its final state."""
 
     fixed_count = CAPTURE_CLIENTS
-    wait_time = constant(CAPTURE_PAUSE_S)
+    wait_time = between(CAPTURE_PAUSE_S / 2, CAPTURE_PAUSE_S * 3 / 2)
     body: ClassVar[dict[str, Any]] = {"url": TARGET_URL, "output": {"format": "png"}}
 
     @task

@@ -1,8 +1,9 @@
 """Load test: agents and capture clients against two API instances and two workers.
 
-Usage: ``.venv/bin/python bench/load/run.py [--redis single|cluster] [--steps 1,2,4,6,8]
-[--step-seconds 30] [--think-ms 200] [--capture-clients 1] [--capture-pause-ms 2000]
-[--p99-ms 250] [--all-steps] [--json out.json]`` (``make load`` runs it).
+Usage: ``.venv/bin/python bench/load/run.py [--redis single|cluster] [--steps 1,2,3,4,6,8]
+[--step-seconds 45] [--think-ms 200] [--capture-clients 1] [--capture-pause-ms 2000]
+[--p99-ms 250] [--all-steps] [--hold-quiet] [--records DIR] [--json out.json]``
+(``make load`` runs it).
 
 Starts a private Redis (or a three-primary Redis Cluster), two ``sessionshot serve`` and two
 ``sessionshot worker`` processes and the local HTTPS target site, all on 127.0.0.1; makes a
@@ -14,7 +15,8 @@ clients, and reads back every request it made. Stepping stops at the first level
 After the last step it reconciles (``bench/load/reconcile.py``) and prints the report. Exit
 status: 0 when no request failed, no service process logged an error, the run reconciles
 and at least the first step held; 1 otherwise. While ``/tmp/bench.quiet`` exists someone is
-measuring: the run waits for it to go before starting and before every step.
+measuring: the run waits for it to go before starting and before every step; with
+``--hold-quiet`` it then holds that file itself until it ends.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import os
+import shutil
 import time
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -69,6 +74,8 @@ class Config:
     capture_pause_ms: float
     p99_ms: float
     all_steps: bool
+    hold_quiet: bool
+    records_dir: Path | None
 
 
 # --------------------------------------------------------------------------- Locust
@@ -79,11 +86,32 @@ def locust_bin() -> str:
     return str(Path(sys.executable).parent / "locust")
 
 
-async def wait_quiet() -> None:
-    """Wait while someone else measures on this machine."""
+async def wait_quiet(own: str | None = None) -> None:
+    """Wait while someone else measures on this machine (a quiet file that is not ``own``)."""
     while QUIET_FILE.exists():
+        with contextlib.suppress(OSError):
+            if own is not None and QUIET_FILE.read_text() == own:
+                return
         print(f"{QUIET_FILE} exists: waiting for it to go", flush=True)
         await asyncio.sleep(QUIET_POLL_S)
+
+
+@contextlib.asynccontextmanager
+async def quiet_held(hold: bool) -> AsyncIterator[str | None]:
+    """With ``hold``: wait for the machine, then hold the quiet file (asking others not to
+    start heavy runs) until the block ends; yields what the file says, to know it is ours."""
+    await wait_quiet()
+    if not hold:
+        yield None
+        return
+    own = f"sessionshot load test, pid {os.getpid()}\n"
+    QUIET_FILE.write_text(own)
+    try:
+        yield own
+    finally:
+        with contextlib.suppress(OSError):
+            if QUIET_FILE.read_text() == own:
+                QUIET_FILE.unlink()
 
 
 def locust_env(env: LoadStack, config: Config, records: Path) -> dict[str, str]:
@@ -128,6 +156,9 @@ async def run_locust(env: LoadStack, config: Config, agents: int) -> list[dict[s
             raise RuntimeError(f"locust did not end: {log.read_text()[-3000:]}") from None
     if code != 0 or not records.exists():
         raise RuntimeError(f"locust exited {code}: {log.read_text()[-3000:]}")
+    if config.records_dir is not None:
+        config.records_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(records, config.records_dir / f"step-{agents}.jsonl")
     return read_records(records.read_text().splitlines())
 
 
@@ -170,16 +201,16 @@ async def read_server(env: LoadStack, seen: Observed, day_from: str, day_to: str
 
 async def run(config: Config) -> dict[str, Any]:
     """Start everything, step the load, reconcile, stop everything; the results."""
-    await wait_quiet()
-    started = time.perf_counter()
-    day_from = datetime.datetime.now(datetime.UTC).date()
     steps: list[StepSummary] = []
     every: list[dict[str, Any]] = []
     async with AsyncExitStack() as stack:
+        own = await stack.enter_async_context(quiet_held(config.hold_quiet))
+        started = time.perf_counter()
+        day_from = datetime.datetime.now(datetime.UTC).date()
         env = await start_stack(stack, config.redis)
         info = machine_info(await chromium_version())
         for agents in config.steps:
-            await wait_quiet()
+            await wait_quiet(own)
             records = await run_locust(env, config, agents)
             every += records
             steps.append(summarise(records, agents, config.capture_clients, config.p99_ms))
@@ -193,7 +224,7 @@ async def run(config: Config) -> dict[str, Any]:
     info["loadavg_end"] = loadavg()
     return {
         "machine": info,
-        "config": asdict(config),
+        "config": {**asdict(config), "records_dir": str(config.records_dir or "")},
         "steps": steps,
         "reconciliation": reconcile(seen, view),
         "service_log_errors": {name: lines for name, lines in logged.items() if lines},
@@ -293,13 +324,19 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, Path | None]:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--redis", choices=["single", "cluster"], default="single")
-    parser.add_argument("--steps", default="1,2,4,6,8", help="agents per step (1,2,4,6,8)")
-    parser.add_argument("--step-seconds", type=int, default=30, help="each step's run time (30)")
+    parser.add_argument("--steps", default="1,2,3,4,6,8", help="agents per step (1,2,3,4,6,8)")
+    parser.add_argument("--step-seconds", type=int, default=45, help="each step's run time (45)")
     parser.add_argument("--think-ms", type=float, default=200, help="pause between actions")
     parser.add_argument("--capture-clients", type=int, default=1, help="capture clients (1)")
     parser.add_argument("--capture-pause-ms", type=float, default=2000, help="between captures")
     parser.add_argument("--p99-ms", type=float, default=250, help="p99 action round trip bound")
     parser.add_argument("--all-steps", action="store_true", help="go on after a missed step")
+    parser.add_argument(
+        "--hold-quiet",
+        action="store_true",
+        help=f"hold {QUIET_FILE} while running (others hold off: for figures to publish)",
+    )
+    parser.add_argument("--records", type=Path, help="keep each step's raw records here")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     steps = tuple(int(n) for n in args.steps.split(","))
@@ -314,6 +351,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, Path | None]:
         capture_pause_ms=args.capture_pause_ms,
         p99_ms=args.p99_ms,
         all_steps=args.all_steps,
+        hold_quiet=args.hold_quiet,
+        records_dir=args.records,
     )
     return config, args.json
 
