@@ -12,11 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from app.keys import AppKeys
 from app.tenancy import Principal, Tenancy, key_id_of
-from sessions.redis_types import text
+from sessions.redis_types import RedisClient, text
 from sessions.timefmt import iso_ms, now_ms
 
 # KEYS[1] key record, KEYS[2] window counter (one slot: both are tagged with the key id).
@@ -84,7 +82,7 @@ class Admission:
     """Checks API keys and counts their requests in fixed windows of ``period_s``."""
 
     def __init__(
-        self, redis: Redis, keys: AppKeys, tenancy: Tenancy, limit: int, period_s: int
+        self, redis: RedisClient, keys: AppKeys, tenancy: Tenancy, limit: int, period_s: int
     ) -> None:
         self._keys = keys
         self._tenancy = tenancy

@@ -27,8 +27,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app import eventloop
-from app.factory import make_tenancy, open_redis
+from app.factory import make_tenancy
 from app.logs import configure_logging
+from app.redisconn import open_redis
 from app.server import stop_on_signals
 from app.settings import Settings, SettingsError, load_settings
 from app.vardir import VarDir

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app import eventloop
-from app.factory import make_tenancy, open_redis
+from app.factory import make_tenancy
 from app.logs import configure_logging
+from app.redisconn import check_redis_mode, open_redis
 from app.settings import Settings, SettingsError, load_settings
 from app.tenancy import Tenancy, TenancyError
 from app.vardir import client_settings, var_dir
@@ -62,6 +63,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
 
     async def run() -> int:
+        await check_redis_mode(settings)  # a wrong client kind stops here, named
         stop = asyncio.Event()
         stop_on_signals(stop, deadline_s=settings.stop_deadline_s)
         return await serve_api(settings, args.host, args.port, stop)
@@ -85,6 +87,7 @@ async def _usage(args: argparse.Namespace, settings: Settings) -> None:
     from sessions.keys import SessionKeys
     from sessions.usage import Range, UsageReports
 
+    await check_redis_mode(settings)
     redis = open_redis(settings)
     try:
         span = Range.parse(args.start, args.end)
@@ -136,6 +139,7 @@ def _print(data: Any) -> None:
 
 
 async def _admin(args: argparse.Namespace, settings: Settings) -> Any:
+    await check_redis_mode(settings)
     redis = open_redis(settings)
     try:
         tenancy = make_tenancy(settings, redis)

@@ -18,6 +18,12 @@ from typing import Any
 from pydantic import ValidationError
 from quart import Quart, Response
 from quart_schema import RequestSchemaValidationError
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterUnreachableError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -122,6 +128,11 @@ RULES: dict[type[Exception], Rule] = {
     # Redis away (down, restarting, still loading its data: BusyLoadingError is one of these).
     RedisConnectionError: _redis_away,
     RedisTimeoutError: _redis_away,
+    # A Redis Cluster missing a primary, moving a slot, or with none of its nodes answering.
+    ClusterDownError: _redis_away,
+    TryAgainError: _redis_away,
+    SlotNotCoveredError: _redis_away,
+    RedisClusterUnreachableError: _redis_away,
 }
 
 

@@ -7,11 +7,11 @@ import hmac
 import secrets
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from app import error_handlers, middleware, openapi
 from app.admission import Admission
@@ -22,6 +22,7 @@ from app.lane import ActionLane
 from app.mcp.endpoint import PATH as MCP_PATH
 from app.mcp.endpoint import McpEndpoint
 from app.metrics import Metrics
+from app.redisconn import open_redis
 from app.routes import admin, captures, docs, files, health, sessions, usage
 from app.settings import Settings
 from app.state import STATE_KEY, AppState
@@ -36,35 +37,17 @@ from sessions.egress import EgressPolicy, parse_cidrs, parse_host_map
 from sessions.engine import SessionEngine
 from sessions.instances import Instances
 from sessions.keys import SessionKeys
+from sessions.redis_types import RedisClient, ping
 from sessions.router import Router
 from sessions.supervisor import LoopGroup, RedisLink
 from storage import Storage, open_storage
 
 VERSION = "0.1.0"
-REDIS_POOL_WAIT_S = 10
-"""Longest a request waits for a free Redis connection before failing."""
 
 
 def derive_key(secret: bytes, purpose: str) -> bytes:
     """A 32-byte key for one purpose, derived from the service secret."""
     return hmac.new(secret, b"sessionshot:" + purpose.encode(), hashlib.sha256).digest()
-
-
-def open_redis(settings: Settings) -> Redis:
-    """A Redis client from settings (decoded strings, bounded timeouts).
-
-    A blocking pool: blocking reads (inboxes, replies, the job stream) hold a connection
-    each, so a burst waits for a free one instead of failing.
-    """
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url,
-        max_connections=settings.redis_max_connections,
-        timeout=REDIS_POOL_WAIT_S,
-        decode_responses=True,
-        socket_connect_timeout=2,
-        health_check_interval=10,
-    )
-    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
 
 
 def instance_id(settings: Settings) -> str:
@@ -114,7 +97,7 @@ def heartbeat_s(settings: Settings) -> float:
 
 
 def make_session_service(
-    settings: Settings, redis: Redis, engine: SessionEngine, box: PayloadBox, link: RedisLink
+    settings: Settings, redis: RedisClient, engine: SessionEngine, box: PayloadBox, link: RedisLink
 ) -> SessionService:
     """The engine behind routing and the instance table."""
     keys = SessionKeys(settings.redis_prefix)
@@ -131,7 +114,9 @@ def make_payload_box(settings: Settings) -> PayloadBox:
     return PayloadBox(payload_key(settings.require_secret(), explicit))
 
 
-def make_capture_service(settings: Settings, redis: Redis, storage: Storage) -> CaptureService:
+def make_capture_service(
+    settings: Settings, redis: RedisClient, storage: Storage
+) -> CaptureService:
     """Capture records, payloads and the job queue on ``redis``."""
     return CaptureService(
         redis,
@@ -142,13 +127,15 @@ def make_capture_service(settings: Settings, redis: Redis, storage: Storage) -> 
     )
 
 
-def make_tenancy(settings: Settings, redis: Redis) -> Tenancy:
+def make_tenancy(settings: Settings, redis: RedisClient) -> Tenancy:
     """Workspaces, keys and domains on ``redis``."""
     pepper = derive_key(settings.require_secret(), "api-key-pepper")
     return Tenancy(redis, AppKeys(settings.redis_prefix), pepper)
 
 
-def open_backends(stack: AsyncExitStack, settings: Settings) -> tuple[Redis, Storage, Tenancy]:
+def open_backends(
+    stack: AsyncExitStack, settings: Settings
+) -> tuple[RedisClient, Storage, Tenancy]:
     """Redis, the file storage and tenancy of a long-running process, closed by ``stack``."""
     redis = open_redis(settings)
     stack.push_async_callback(redis.aclose)
@@ -159,7 +146,7 @@ def open_backends(stack: AsyncExitStack, settings: Settings) -> tuple[Redis, Sto
 
 def build_state(
     settings: Settings,
-    redis: Redis,
+    redis: RedisClient,
     tenancy: Tenancy,
     engine: SessionEngine,
     storage: Storage,
@@ -180,7 +167,7 @@ def build_state(
         captures=make_capture_service(settings, redis, storage),
         payload_box=make_payload_box(settings),
     )
-    state.checks["redis"] = redis.ping
+    state.checks["redis"] = partial(ping, redis)  # on a cluster: every primary
     state.checks["browser"] = engine.is_ready
     return state
 

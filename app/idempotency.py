@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from quart import request
-from redis.asyncio import Redis
 
 from app.errors import Conflict, IdempotencyConflict, ValidationFailed
 from app.keys import IDEMPOTENCY_TTL_S, AppKeys
+from sessions.redis_types import RedisClient
 
 MAX_KEY_LENGTH = 255
 Run = Callable[[], Awaitable[tuple[dict[str, Any], int]]]
@@ -23,7 +23,7 @@ def _body_hash(body: Any) -> str:
 
 
 async def idempotent(
-    redis: Redis, keys: AppKeys, key_id: str, scope: str, body: Any, run: Run
+    redis: RedisClient, keys: AppKeys, key_id: str, scope: str, body: Any, run: Run
 ) -> tuple[dict[str, Any], int]:
     """Run ``run`` once per (key, Idempotency-Key); replay its response afterwards."""
     idem = request.headers.get("Idempotency-Key")

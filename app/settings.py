@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "ss:"
     redis_max_connections: int = Field(default=512, ge=8)
+    redis_cluster: bool = False
+    """Talk to a Redis Cluster (also implied by a ``redis+cluster://`` URL)."""
     instance_id: str = ""
     public_url: str = ""
     secret_key: SecretStr | None = None
@@ -122,6 +124,11 @@ class Settings(BaseSettings):
         if not value or "{" in value or "}" in value:
             raise ValueError("must be non-empty and contain no braces")
         return value
+
+    @property
+    def redis_cluster_mode(self) -> bool:
+        """True when the Redis is a cluster: the flag, or a ``redis+cluster://`` URL."""
+        return self.redis_cluster or self.redis_url.split("://", 1)[0].endswith("+cluster")
 
     @property
     def visibility_s(self) -> float:

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from quart import current_app
-from redis.asyncio import Redis
 
 from app.admission import Admission
 from app.keys import AppKeys
@@ -17,6 +16,7 @@ from captures.service import CaptureService
 from sessions.cluster import SessionService
 from sessions.crypto import PayloadBox
 from sessions.engine import SessionEngine
+from sessions.redis_types import RedisClient
 from sessions.tasks import TaskSet
 from storage import Storage
 
@@ -28,7 +28,7 @@ class AppState:
     """The live resources of one API instance."""
 
     settings: Settings
-    redis: Redis
+    redis: RedisClient
     keys: AppKeys
     tenancy: Tenancy
     admission: Admission

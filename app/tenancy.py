@@ -15,11 +15,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from app.keys import AppKeys
 from sessions.domains import InvalidDomain, new_entry, normalize_entry
-from sessions.redis_types import fields, text, text_dict
+from sessions.redis_types import RedisClient, fields, text, text_dict
 from sessions.timefmt import iso_ms, now_ms
 
 _KEY_RE = re.compile(r"^ssk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -85,7 +83,7 @@ def key_id_of(api_key: str) -> str | None:
 class Tenancy:
     """Reads and writes workspaces, keys and domains."""
 
-    def __init__(self, redis: Redis, keys: AppKeys, pepper: bytes) -> None:
+    def __init__(self, redis: RedisClient, keys: AppKeys, pepper: bytes) -> None:
         self._redis = redis
         self._keys = keys
         self._pepper = pepper

@@ -7,8 +7,6 @@ import logging
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
-from redis.asyncio import Redis
-
 from app import eventloop
 from app.factory import (
     engine_config,
@@ -17,6 +15,7 @@ from app.factory import (
     make_capture_service,
     open_backends,
 )
+from app.redisconn import check_redis_mode
 from app.server import stop_on_signals
 from app.settings import Settings
 from captures.runner import CaptureRunner
@@ -24,6 +23,7 @@ from captures.worker import READ_BLOCK_MS, CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
 from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.keys import SessionKeys
+from sessions.redis_types import RedisClient
 from sessions.supervisor import LoopGroup, RedisLink
 from sessions.timefmt import now_ms
 from storage import Storage
@@ -39,6 +39,7 @@ CLAIM_STOP_S = READ_BLOCK_MS / 1000 + 1
 async def run_worker(settings: Settings, concurrency: int) -> int:
     """Run one worker until SIGTERM / SIGINT, then drain; the exit status (1 when a
     background loop kept failing and stopped the worker)."""
+    await check_redis_mode(settings)  # a wrong client kind stops here, named
     stop = asyncio.Event()
     stop_on_signals(stop, deadline_s=settings.worker_grace_s + STOP_MARGIN_S)
     worker_id = instance_id(settings).replace("inst_", "worker_", 1)
@@ -94,7 +95,7 @@ async def run_worker(settings: Settings, concurrency: int) -> int:
 
 def make_worker(
     settings: Settings,
-    redis: Redis,
+    redis: RedisClient,
     storage: Storage,
     engine: SessionEngine,
     instances: Instances,

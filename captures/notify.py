@@ -6,17 +6,16 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from sessions.redis_types import text
+from sessions.redis_types import RedisClient, text
 
 
 class DoneListener:
     """Subscribes to the ``captures:done`` channel and sets the waiters' events."""
 
-    def __init__(self, redis: Redis, channel: str) -> None:
+    def __init__(self, redis: RedisClient, channel: str) -> None:
         self._redis = redis
         self._channel = channel
         self._waiters: dict[str, set[asyncio.Event]] = {}

@@ -7,12 +7,10 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from redis.asyncio import Redis
-
 from captures.errors import IllegalTransition
 from captures.keys import CAPTURE_RECORD_TTL_S, CaptureKeys
 from captures.results import ResultFile
-from sessions.redis_types import fields, text_dict
+from sessions.redis_types import RedisClient, fields, text_dict
 from sessions.timefmt import iso_ms, now_ms
 
 
@@ -198,7 +196,7 @@ def status_url(capture_id: str) -> str:
 class CaptureStore:
     """All Redis access for capture records and sealed payloads."""
 
-    def __init__(self, redis: Redis, keys: CaptureKeys) -> None:
+    def __init__(self, redis: RedisClient, keys: CaptureKeys) -> None:
         self._redis = redis
         self.keys = keys
         self._finish = redis.register_script(_FINISH)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from redis.asyncio import Redis
 
 from captures.keys import GROUP, CaptureKeys
 from captures.models import CaptureRequest
@@ -20,7 +19,7 @@ from captures.notify import DoneListener
 from captures.records import CaptureRecord, CaptureStatus, CaptureStore, check_transition
 from captures.results import ResultFile
 from sessions.crypto import PayloadBox, PayloadError
-from sessions.redis_types import text, text_dict
+from sessions.redis_types import RedisClient, text, text_dict
 from sessions.timefmt import now_ms
 from storage import Storage
 
@@ -57,7 +56,7 @@ class CaptureService:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: CaptureKeys,
         box: PayloadBox,
         storage: Storage,

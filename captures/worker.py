@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from captures.errors import CaptureFailed
@@ -17,7 +16,7 @@ from captures.records import CaptureRecord
 from captures.runner import CaptureRunner, Owner
 from captures.service import Attempt, CaptureService
 from sessions.instances import Instances
-from sessions.redis_types import text
+from sessions.redis_types import RedisClient, text
 from sessions.registry import CloseReason, Registry, Status
 from sessions.supervisor import is_outage
 from sessions.tasks import TaskSet
@@ -45,7 +44,7 @@ class CaptureWorker:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         captures: CaptureService,
         registry: Registry,
         runner: CaptureRunner,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from sessions.action_models import ActionRequest
 from sessions.engine import ActionOutcome, SessionEngine
@@ -76,7 +76,7 @@ class SessionService:
         if self._loops is None or self._loops.failed is None:
             try:
                 await self._instances.beat(self.describe())
-            except (RedisError, OSError):
+            except (RedisError, RedisClusterException, OSError):
                 log.warning("could not announce draining")  # the sessions still close below
         await self.engine.aclose()
         if self._loops is not None:
@@ -84,7 +84,7 @@ class SessionService:
         await self._router.aclose()
         try:
             await self._instances.forget(self.instance_id)
-        except (RedisError, OSError):
+        except (RedisError, RedisClusterException, OSError):
             log.warning("could not leave the instance table; others will time it out")
 
     async def _redis_returned(self) -> None:

@@ -10,8 +10,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from sessions import actions
 from sessions.action_models import ActionRequest, Redaction
 from sessions.browser import BrowserConfig, BrowserHost
@@ -31,6 +29,7 @@ from sessions.keys import SessionKeys
 from sessions.live import DomainSource, LiveSession, Outputs
 from sessions.models import SessionOptions
 from sessions.observer import NoObserver, Observer
+from sessions.redis_types import RedisClient
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
 from sessions.render import Rendered
 from sessions.supervisor import LoopGroup
@@ -56,7 +55,7 @@ class SessionEngine:
     def __init__(
         self,
         config: EngineConfig,
-        redis: Redis,
+        redis: RedisClient,
         storage: Storage,
         domains: DomainSource,
         observer: Observer | None = None,

@@ -8,10 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from sessions.keys import SessionKeys
-from sessions.redis_types import fields, text, text_dict
+from sessions.redis_types import RedisClient, fields, text, text_dict
 from sessions.registry import CloseReason, Registry
 from sessions.supervisor import RedisLink, is_outage
 from sessions.timefmt import now_ms
@@ -39,7 +37,7 @@ class InstanceInfo:
 class Instances:
     """The instance table: heartbeats in, live and dead instances out."""
 
-    def __init__(self, redis: Redis, keys: SessionKeys, timeout_s: float) -> None:
+    def __init__(self, redis: RedisClient, keys: SessionKeys, timeout_s: float) -> None:
         self._redis = redis
         self._keys = keys
         self.timeout_ms = int(timeout_s * 1000)

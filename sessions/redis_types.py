@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
+from redis.asyncio import Redis, RedisCluster
 from redis.typing import EncodableT, FieldT
+
+RedisClient: TypeAlias = Redis | RedisCluster
+"""A Redis client: one node, or a Redis Cluster (``SESSIONSHOT_REDIS_CLUSTER``). Every key
+one script or transaction touches shares a hash tag, so the code is the same for both."""
+
+
+async def ping(redis: RedisClient) -> bool:
+    """PING. On a cluster every primary must answer: one that is away takes its slots (and
+    every command on them) with it, so a cluster missing one is not "up"."""
+    if isinstance(redis, RedisCluster):
+        return bool(await redis.ping(target_nodes=RedisCluster.PRIMARIES))
+    return bool(await redis.ping())
 
 
 def fields(record: Mapping[str, str]) -> dict[FieldT, EncodableT]:

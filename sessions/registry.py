@@ -9,11 +9,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from redis.asyncio import Redis
-
 from sessions.credits import CreditPolicy, utc_day
 from sessions.keys import SessionKeys
-from sessions.redis_types import text, text_dict
+from sessions.redis_types import RedisClient, text, text_dict
 from sessions.timefmt import iso_ms
 
 
@@ -197,7 +195,7 @@ class Registry:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: SessionKeys,
         credits: CreditPolicy,
         retention_s: int = 400 * 86400,

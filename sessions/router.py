@@ -19,13 +19,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
-from redis.asyncio import Redis
 
 from sessions import errors
 from sessions.crypto import PayloadBox
 from sessions.instances import Instances
 from sessions.keys import INBOX_TTL_S, SessionKeys
-from sessions.redis_types import text
+from sessions.redis_types import RedisClient, text
 from sessions.supervisor import OUTAGE_ERRORS
 from sessions.tasks import TaskSet
 from sessions.timefmt import now_ms
@@ -107,7 +106,7 @@ class Router:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: SessionKeys,
         instance_id: str,
         instances: Instances,

@@ -17,10 +17,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
 from redis.exceptions import (
     ClusterDownError,
     ReadOnlyError,
+    RedisClusterUnreachableError,
+    SlotNotCoveredError,
     TryAgainError,
 )
 from redis.exceptions import (
@@ -30,6 +31,7 @@ from redis.exceptions import (
     TimeoutError as RedisTimeoutError,
 )
 
+from sessions.redis_types import RedisClient, ping
 from sessions.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,10 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     RedisConnectionError,  # refused, reset, LOADING while the AOF replays, a full pool
     RedisTimeoutError,
     ReadOnlyError,  # a replica being promoted
-    ClusterDownError,
+    ClusterDownError,  # a cluster missing a primary (CLUSTERDOWN, MASTERDOWN)
     TryAgainError,
+    SlotNotCoveredError,  # a cluster client that lost its map of the slots
+    RedisClusterUnreachableError,  # no node of a cluster answers
     OSError,
 )
 """Errors that mean "Redis is not answering" rather than "this loop is broken"."""
@@ -73,7 +77,7 @@ PROBE_BACKOFF = Backoff(first_s=0.05, max_s=1.0)
 class RedisLink:
     """Whether Redis answers, as this process last saw it; each change is logged once."""
 
-    def __init__(self, redis: Redis, backoff: Backoff = PROBE_BACKOFF) -> None:
+    def __init__(self, redis: RedisClient, backoff: Backoff = PROBE_BACKOFF) -> None:
         self._redis = redis
         self._backoff = backoff
         self.up = True
@@ -113,7 +117,7 @@ class RedisLink:
         """One PING: True when Redis answers it in time."""
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
-                await self._redis.ping()
+                await ping(self._redis)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
-
 from sessions.errors import InvalidRequest
 from sessions.keys import SessionKeys
-from sessions.redis_types import text, text_dict
+from sessions.redis_types import RedisClient, text, text_dict
 from sessions.timefmt import iso_ms
 
 MAX_RANGE_DAYS = 366
@@ -127,7 +125,7 @@ def _add(into: dict[str, int], values: dict[str, int]) -> None:
 class UsageReports:
     """Reads the ledger and the per-day totals of workspaces."""
 
-    def __init__(self, redis: Redis, keys: SessionKeys) -> None:
+    def __init__(self, redis: RedisClient, keys: SessionKeys) -> None:
         self._redis = redis
         self._keys = keys
 

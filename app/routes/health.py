@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from quart import Blueprint, Response
 from quart_schema import document_response, operation_id, security_scheme_blueprint, tag_blueprint
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from app.openapi import NO_AUTH, media
 from app.schemas import Answer
@@ -84,7 +84,7 @@ async def _refresh_capture_figures() -> None:
     state = app_state()
     try:
         figures = await state.captures.figures()
-    except RedisError:
+    except (RedisError, RedisClusterException):
         return  # the scrape still answers, with the figures last read
     state.metrics.show_captures(figures)
 
