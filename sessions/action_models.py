@@ -50,9 +50,17 @@ def _given(name: str) -> dict[str, Any]:
     return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
 
 
-def one_of(*names: str) -> dict[str, Any]:
-    """Exactly one of the fields ``names``, as the schema says it (a null one is absent)."""
-    return {"oneOf": [_given(name) for name in names]}
+def one_of(first: str, *others: str) -> dict[str, Any]:
+    """Exactly one of the fields ``first`` and ``others``, as the schema says it (a null one
+    is absent). Written with ``if``/``then``/``else`` rather than ``oneOf``: client generators
+    turn a ``oneOf`` into one model per branch, and the payload would lose its name."""
+    if not others:
+        return _given(first)
+    return {
+        "if": _given(first),
+        "then": {"not": {"anyOf": [_given(name) for name in others]}},
+        "else": one_of(*others),
+    }
 
 
 AT_MOST_ONE_TARGET: dict[str, Any] = {"not": {"allOf": [_given("selector"), _given("ref")]}}
