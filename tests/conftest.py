@@ -14,7 +14,7 @@ from app.logs import configure_logging
 from tests.support.canary_site import CanarySite
 from tests.support.hosts import host_map
 from tests.support.procs import RedisServer, ServiceProcess, base_env
-from tests.support.redis_cluster import RedisClusterServer
+from tests.support.redis_cluster import RedisBackend, RedisClusterServer
 from tests.support.service import Service, settings_env, settings_for_tests, start_service
 from tests.support.sites_fixtures import canary_baseline, canary_site, target_site, tls_material
 from tests.support.target_site import TargetSite
@@ -50,6 +50,24 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
         cluster.stop()
 
 
+@pytest.fixture(scope="session", params=["single", pytest.param("cluster", marks=pytest.mark.slow)])
+def redis_backend(request: pytest.FixtureRequest) -> RedisBackend:
+    """Each Redis the product supports: the session's redis-server, then its Redis Cluster
+    (SPEC 17). A test or fixture taking this runs once per backend."""
+    if request.param == "cluster":
+        cluster: RedisClusterServer = request.getfixturevalue("redis_cluster")
+        return RedisBackend("cluster", cluster.url)
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return RedisBackend("single", server.url)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The Redis of :func:`make_service`: the session's redis-server. A module overrides it
+    with ``redis_backend.url`` to run its services on one Redis and on a cluster."""
+    return redis_server.url
+
+
 @pytest.fixture
 def prefix() -> str:
     """A key prefix of this test's own, so tests sharing Redis never see each other."""
@@ -57,13 +75,13 @@ def prefix() -> str:
 
 
 @pytest.fixture
-async def make_service(redis_server: RedisServer, prefix: str) -> AsyncIterator[ServiceFactory]:
+async def make_service(redis_url: str, prefix: str) -> AsyncIterator[ServiceFactory]:
     """Start API instances on the test's prefix; they are stopped after the test."""
     started: list[Service] = []
 
     async def factory(*, action_lane: bool = True, **overrides: Any) -> Service:
-        redis_url = overrides.pop("redis_url", redis_server.url)
-        settings = settings_for_tests(redis_url, prefix, **overrides)
+        url = overrides.pop("redis_url", redis_url)
+        settings = settings_for_tests(url, prefix, **overrides)
         service = await start_service(settings, action_lane=action_lane)
         started.append(service)
         return service

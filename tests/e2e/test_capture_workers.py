@@ -2,8 +2,8 @@
 guarantees", section 4 "Routing" on worker SIGTERM).
 
 One ``sessionshot serve`` per module and ``sessionshot worker`` processes per test, all on a
-private redis-server, one key prefix and one storage directory, capturing the loopback
-target site.
+private Redis, one key prefix and one storage directory, capturing the loopback target site.
+The module runs twice: on one redis-server, then on a three-primary Redis Cluster (SPEC 17).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from tests.support.capture_stack import (
     redis_contents,
     stop_process,
 )
-from tests.support.procs import RedisServer, ServiceProcess, alive, descendants
+from tests.support.procs import ServiceProcess, alive, descendants
+from tests.support.redis_cluster import RedisBackend
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
@@ -44,17 +45,21 @@ VISIBILITY_S = 15
 is reclaimed. Above the capture budget, so a live worker's job is never taken from it; far
 below the default (budget + 30 s) to keep the crash test short."""
 
+ONE_REDIS_ONLY = pytest.mark.parametrize("redis_backend", ["single"], indirect=True)
+"""For the slowest tests whose Redis commands the cluster run already makes elsewhere in the
+module (reclaiming a dead worker's job, counting attempts): one Redis is enough."""
+
 
 @pytest.fixture(scope="module")
 async def module_stack(
-    redis_server: RedisServer,
+    redis_backend: RedisBackend,
     target_site: TargetSite,
     canary_site: CanarySite,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[CaptureStack]:
     workdir = tmp_path_factory.mktemp("capture-workers")
     stack = await CaptureStack.start(
-        redis_server.url,
+        redis_backend.url,
         f"w{secrets.token_hex(4)}:",
         workdir,
         **browser_overrides(
@@ -197,6 +202,7 @@ async def test_capture_survives_a_sigkilled_worker(
     assert counted == len(closed)
 
 
+@ONE_REDIS_ONLY
 async def test_a_capture_whose_workers_keep_dying_fails_after_three_attempts(
     stack: CaptureStack, target_site: TargetSite
 ) -> None:
@@ -257,6 +263,7 @@ async def test_sigterm_drains_in_flight_capture_and_leaves_the_rest(
     assert picked_up["status"] == "completed", picked_up
 
 
+@ONE_REDIS_ONLY
 async def test_sigterm_past_the_grace_period_leaves_the_capture_to_be_reclaimed(
     stack: CaptureStack, target_site: TargetSite
 ) -> None:
@@ -321,7 +328,7 @@ def leaked(contents: dict[bytes, bytes]) -> list[tuple[bytes, str]]:
 
 
 async def test_auth_state_never_rests_in_redis_or_logs_in_plaintext(
-    stack: CaptureStack, target_site: TargetSite, redis_server: RedisServer
+    stack: CaptureStack, target_site: TargetSite
 ) -> None:
     _, key = await stack.new_key()
     await stack.start_worker("secrets")
@@ -344,7 +351,7 @@ async def test_auth_state_never_rests_in_redis_or_logs_in_plaintext(
     saw_payload = False
     deadline = time.monotonic() + 60
     while True:
-        contents = await redis_contents(redis_server.url, stack.prefix)
+        contents = await redis_contents(stack.settings.redis_url, stack.prefix)
         scans += 1
         saw_payload = saw_payload or payload_key in contents
         assert leaked(contents) == [], f"plaintext auth state in Redis (scan {scans})"
@@ -356,7 +363,7 @@ async def test_auth_state_never_rests_in_redis_or_logs_in_plaintext(
 
     assert capture["status"] == "completed", capture
     assert saw_payload, "the sealed payload was in Redis while the capture ran"
-    contents = await redis_contents(redis_server.url, stack.prefix)
+    contents = await redis_contents(stack.settings.redis_url, stack.prefix)
     assert payload_key not in contents, "the payload is deleted when the capture ends"
     assert leaked(contents) == []
 

@@ -3,7 +3,8 @@
 instance never keeps beating while it cannot answer; a forwarded request is answered within
 30 s whatever happens to the owner).
 
-Two ``sessionshot serve`` processes (``a`` and ``b``) share a private redis-server. The
+Two ``sessionshot serve`` processes (``a`` and ``b``) share a private Redis: one
+redis-server, then a three-primary Redis Cluster (SPEC 17). The
 instance timeout is long (an owner only looks lost after it), the forward timeout short: a
 forwarded request must be answered within the forward timeout although its owner still
 counts as alive.
@@ -25,7 +26,7 @@ from tests.conftest import browser_overrides
 from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import json_lines
 from tests.support.cluster import Cluster, Instance, wait_gone
-from tests.support.procs import RedisServer
+from tests.support.redis_cluster import RedisBackend
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
@@ -42,14 +43,14 @@ Spawn = Callable[..., Awaitable[Instance]]
 
 @pytest.fixture(scope="module")
 async def cluster(
-    redis_server: RedisServer,
+    redis_backend: RedisBackend,
     target_site: TargetSite,
     canary_site: CanarySite,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Cluster]:
     workdir = tmp_path_factory.mktemp("forwarding")
     shared = Cluster(
-        redis_server.url,
+        redis_backend.url,
         f"ff{secrets.token_hex(4)}:",
         workdir,
         **browser_overrides(

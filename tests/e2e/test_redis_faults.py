@@ -1,11 +1,12 @@
 """Redis going away and coming back, with its data or without (SPEC section 18, first item).
 
-One ``sessionshot serve`` and one ``sessionshot worker`` on a private redis-server with an
-append-only file. Redis is SIGKILLed twice: restarted on an empty directory the first time
-(everything it held is lost), on its own directory the second (the AOF brings it all back).
-Both processes must live through both outages (same pids, still running), answer 503 on
-``/readyz`` while Redis is away and 200 after, and go on working: a capture queued after the
-return completes, a live session takes actions.
+One ``sessionshot serve`` and one ``sessionshot worker`` on a private Redis with an
+append-only file: one redis-server, or a three-primary Redis Cluster whose every node keeps
+one (SPEC 17). Redis is SIGKILLed twice (on the cluster: all three nodes): restarted empty the
+first time (everything it held is lost; the cluster keeps its slot map), with its AOF the
+second (it all comes back). Both processes must live through both outages (same pids, still
+running), answer 503 on ``/readyz`` while Redis is away and 200 after, and go on working: a
+capture queued after the return completes, a live session takes actions.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -23,6 +25,7 @@ from tests.conftest import browser_overrides
 from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import CaptureStack, json_lines, output
 from tests.support.procs import RedisServer, ServiceProcess
+from tests.support.redis_cluster import RedisClusterServer
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
@@ -34,18 +37,59 @@ OUTAGE_S = INSTANCE_TIMEOUT_S + 1.5
 it holds is stale, and no process may take the others for lost because of that."""
 
 
-@pytest.fixture
-async def aof_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    """A redis-server of this test with an AOF, which the test kills and restarts."""
-    server = RedisServer(tmp_path / "redis-1", aof=True)
-    await asyncio.to_thread(server.start)
-    yield server
-    await asyncio.to_thread(server.stop)
+class KillableRedis(Protocol):
+    """A Redis of the test's own that it kills and brings back, with its data or without."""
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> None: ...
+    def start_empty(self) -> None: ...
+    def kill(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class SingleRedis:
+    """One redis-server with an AOF; it comes back empty on a fresh directory."""
+
+    server: RedisServer
+    root: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> None:
+        self.server.start()
+
+    def start_empty(self) -> None:
+        self.server.data_dir = self.root / "redis-2"
+        self.server.start()
+
+    def kill(self) -> None:
+        self.server.kill()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+@pytest.fixture(params=["single", "cluster"])
+async def aof_redis(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KillableRedis]:
+    """A Redis of this test with an AOF, which the test kills and restarts."""
+    redis: KillableRedis
+    if request.param == "cluster":
+        redis = RedisClusterServer(tmp_path / "redis-cluster", aof=True)
+    else:
+        redis = SingleRedis(RedisServer(tmp_path / "redis-1", aof=True), tmp_path)
+    await asyncio.to_thread(redis.start)
+    yield redis
+    await asyncio.to_thread(redis.stop)
 
 
 @pytest.fixture
 async def stack(
-    aof_redis: RedisServer, target_site: TargetSite, canary_site: CanarySite, tmp_path: Path
+    aof_redis: KillableRedis, target_site: TargetSite, canary_site: CanarySite, tmp_path: Path
 ) -> AsyncIterator[CaptureStack]:
     stack = await CaptureStack.start(
         aof_redis.url,
@@ -72,7 +116,7 @@ async def _ready_status(stack: CaptureStack) -> int:
 
 
 async def _outage(
-    stack: CaptureStack, redis: RedisServer, worker: ServiceProcess, key: str
+    stack: CaptureStack, redis: KillableRedis, worker: ServiceProcess, key: str
 ) -> None:
     """SIGKILL Redis; ``/readyz`` must say 503 for the whole outage, requests that need Redis
     a retryable 503 (never a 500), and the processes live on."""
@@ -133,7 +177,7 @@ def _events(proc: ServiceProcess, name: str) -> list[dict[str, Any]]:
 
 
 async def test_serve_and_worker_live_through_redis_lost_empty_then_with_its_aof(
-    aof_redis: RedisServer, stack: CaptureStack, target_site: TargetSite, tmp_path: Path
+    aof_redis: KillableRedis, stack: CaptureStack, target_site: TargetSite
 ) -> None:
     worker = await stack.start_worker("w")
     pids = (stack.api.proc.pid, worker.proc.pid)
@@ -143,8 +187,7 @@ async def test_serve_and_worker_live_through_redis_lost_empty_then_with_its_aof(
 
     # 1. Redis comes back empty: no workspaces, no sessions, no capture group.
     await _outage(stack, aof_redis, worker, key)
-    aof_redis.data_dir = tmp_path / "redis-2"
-    await asyncio.to_thread(aof_redis.start)
+    await asyncio.to_thread(aof_redis.start_empty)
     await eventually(lambda: _is(stack, 200), 30, "/readyz 200 once Redis is back")
     assert (stack.api.proc.pid, worker.proc.pid) == pids
     instances = SessionKeys(stack.prefix).instances()
@@ -189,3 +232,33 @@ async def test_serve_and_worker_live_through_redis_lost_empty_then_with_its_aof(
 
 async def _zcard_is(stack: CaptureStack, key: str, count: int) -> bool:
     return int(await stack.redis.zcard(key)) == count
+
+
+async def _answers(stack: CaptureStack, key: str, path: str, status: int) -> bool:
+    return (await stack.http.get(path, headers=_auth(key), timeout=30)).status_code == status
+
+
+@pytest.mark.parametrize("aof_redis", ["cluster"], indirect=True)
+async def test_a_cluster_missing_one_primary_is_away_until_it_returns(
+    aof_redis: KillableRedis, stack: CaptureStack, target_site: TargetSite
+) -> None:
+    """No replicas: a primary that is away takes its slots, and the cluster refuses every
+    command (CLUSTERDOWN). Both processes wait it out like any outage of Redis."""
+    assert isinstance(aof_redis, RedisClusterServer)
+    worker = await stack.start_worker("w")
+    _, key = await stack.new_key()
+    sid = await _new_session(stack, key)
+    await _session_works(stack, key, sid, target_site)
+
+    await asyncio.to_thread(aof_redis.stop_node, 1)
+    await eventually(lambda: _is(stack, 503), 20, "/readyz 503 while a primary is away")
+    body = (await stack.http.get("/readyz", timeout=10)).json()
+    assert body["checks"]["redis"] == "error", body
+    await eventually(lambda: _answers(stack, key, "/v1/sessions", 503), 30, "requests answer 503")
+    _assert_running(stack, worker)
+
+    await asyncio.to_thread(aof_redis.start)
+    await eventually(lambda: _is(stack, 200), 30, "/readyz 200 once the primary is back")
+    await _session_works(stack, key, sid, target_site)
+    await _capture_completes(stack, key, target_site)
+    _assert_running(stack, worker)

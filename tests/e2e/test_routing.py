@@ -2,8 +2,9 @@
 the session object, and section 6 on billing exactly once).
 
 A module-wide pair of ``sessionshot serve`` processes (``a`` and ``b``) shares a private
-redis-server and one key prefix; tests add instances of their own to that cluster (one to
-SIGKILL, one to SIGTERM) and stop them afterwards. Placement runs on a separate pair with room
+Redis and one key prefix; tests add instances of their own to that cluster (one to SIGKILL,
+one to SIGTERM) and stop them afterwards. The pair runs twice: on one redis-server, then on a
+three-primary Redis Cluster (SPEC 17). Placement runs on a separate pair with room
 for one session each, on a prefix of its own so the module's pair cannot take its sessions.
 Every instance browses the loopback HTTPS target site (``https://app.test:PORT``).
 """
@@ -28,6 +29,7 @@ from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance, usage_totals, wait_gone
 from tests.support.hosts import OTHER_HOST
 from tests.support.procs import RedisServer, alive
+from tests.support.redis_cluster import RedisBackend
 from tests.support.target_site import TargetSite
 from tests.support.waiting import WaitTimedOut, eventually
 
@@ -54,15 +56,16 @@ def _settings(target: TargetSite, canary: CanarySite, workdir: Path, **extra: An
 
 @pytest.fixture(scope="module")
 async def cluster(
-    redis_server: RedisServer,
+    redis_backend: RedisBackend,
     target_site: TargetSite,
     canary_site: CanarySite,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Cluster]:
-    """Instances ``a`` and ``b`` for the whole module (workspace limit 2 sessions)."""
+    """Instances ``a`` and ``b`` for the whole module (workspace limit 2 sessions), on one
+    Redis and on a Redis Cluster (forwarding, finalising and billing: SPEC 17)."""
     workdir = tmp_path_factory.mktemp("routing")
     shared = Cluster(
-        redis_server.url,
+        redis_backend.url,
         f"r{secrets.token_hex(4)}:",
         workdir,
         **_settings(

@@ -2,7 +2,8 @@
 
 An in-process API instance holds two workspaces with sessions closed over HTTP today and
 sessions closed through the engine's registry on earlier days; the CLI, run against the
-same Redis and prefix, must print what the API answers, byte for byte for the CSV.
+same Redis and prefix, must print what the API answers, byte for byte for the CSV, on one
+redis-server and on a three-primary Redis Cluster (SPEC 17).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sessions.registry import CloseReason, Registry
 from tests.conftest import ServiceFactory
 from tests.integration.sessions_helpers import Client
 from tests.support.procs import base_env, sessionshot_bin
+from tests.support.redis_cluster import RedisBackend
 from tests.support.service import ADMIN_TOKEN, Service, settings_env
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -94,9 +96,10 @@ async def new_key(service: Service, ws_id: str) -> tuple[str, Client]:
 
 
 @pytest.fixture
-async def populated(make_service: ServiceFactory) -> dict[str, Any]:
-    """A service and two workspaces with sessions closed today and two days ago."""
-    service = await make_service()
+async def populated(make_service: ServiceFactory, redis_backend: RedisBackend) -> dict[str, Any]:
+    """A service and two workspaces with sessions closed today and two days ago, on one
+    Redis and on a Redis Cluster."""
+    service = await make_service(redis_url=redis_backend.url)
     ws_ids, clients = [], []
     for name in ("cli-one", "cli-two"):
         ws_ids.append((await service.admin("POST", "/admin/workspaces", json={"name": name}))["id"])

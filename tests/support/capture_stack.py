@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis.asyncio as aredis
 
 from app.settings import Settings
-from sessions.redis_types import text
+from sessions.redis_types import RedisClient, text
 from tests.support.procs import ServiceProcess, base_env, free_port
+from tests.support.redis_cluster import client_for
 from tests.support.service import ADMIN_TOKEN, settings_env, settings_for_tests
 from tests.support.waiting import eventually
 
@@ -56,7 +56,7 @@ class CaptureStack:
         self.env = base_env(**settings_env(settings))
         self.prefix = settings.redis_prefix
         self.http = httpx.AsyncClient(base_url=self.base_url, timeout=60)
-        self.redis: aredis.Redis = aredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        self.redis: RedisClient = client_for(settings.redis_url)
         self.api = ServiceProcess(
             ["serve", "--host", "127.0.0.1", "--port", str(port)], self.env, self._dir("api")
         )
@@ -186,7 +186,7 @@ async def redis_contents(url: str, prefix: str) -> dict[bytes, bytes]:
     Strings, hashes (fields and values), lists, sets, sorted sets (members) and streams
     (every entry's fields and values) are read; a key that vanished meanwhile is skipped.
     """
-    client = aredis.Redis.from_url(url)
+    client = client_for(url, decode_responses=False)
     found: dict[bytes, bytes] = {}
     try:
         async for key in client.scan_iter(match=f"{prefix}*", count=1000):
@@ -203,7 +203,7 @@ def _raw(reply: object) -> bytes:
     return reply if isinstance(reply, bytes) else str(reply).encode()
 
 
-async def _values(client: aredis.Redis, key: bytes) -> list[bytes] | None:
+async def _values(client: RedisClient, key: bytes) -> list[bytes] | None:
     kind = text(await client.type(key))
     if kind == "string":
         value = await client.get(key)

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis.asyncio as aredis
 
 from app.settings import Settings
 from sessions.keys import SessionKeys
+from sessions.redis_types import RedisClient
 from tests.support.procs import ServiceProcess, alive, base_env, descendants, free_port
+from tests.support.redis_cluster import client_for
 from tests.support.service import ADMIN_TOKEN, settings_env, settings_for_tests
 from tests.support.waiting import WaitTimedOut, eventually
 
@@ -111,7 +112,7 @@ class Cluster:
         self.prefix = prefix
         self.workdir = workdir
         self.env = base_env(**settings_env(self.settings))
-        self.redis: aredis.Redis = aredis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis: RedisClient = client_for(redis_url)
         self.instances: dict[str, Instance] = {}
         self._spawned = 0
 
@@ -228,7 +229,7 @@ async def wait_gone(pids: set[int], timeout_s: float) -> set[int]:
     return {pid for pid in pids if alive(pid)}
 
 
-async def usage_totals(redis: aredis.Redis, prefix: str, ws_id: str) -> dict[str, int]:
+async def usage_totals(redis: RedisClient, prefix: str, ws_id: str) -> dict[str, int]:
     """Sums of the workspace's per-day usage hashes (its own fields, not the per-key ones).
 
     The hashes are found with the product's own key builder (``SessionKeys.usage_day`` with

@@ -14,11 +14,15 @@ import random
 import shutil
 import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis
+from redis.asyncio import Redis, RedisCluster
 
+from app.redisconn import CLUSTER_SUFFIX, parse_cluster_url
+from sessions.redis_types import RedisClient
 from tests.support.waiting import wait_until
 
 NODES = 3
@@ -28,6 +32,14 @@ BUS_OFFSET = 10_000
 PORT_RANGE = (20_000, 30_000)
 """Client ports are drawn from here, so that port + :data:`BUS_OFFSET` stays a valid port."""
 READY_TIMEOUT_S = 30.0
+
+
+def client_for(url: str, *, decode_responses: bool = True) -> RedisClient:
+    """An asyncio client of ``url``: a cluster client for a ``redis+cluster://`` URL."""
+    if url.split("://", 1)[0].endswith(CLUSTER_SUFFIX):
+        seeds = parse_cluster_url(url)
+        return RedisCluster.from_url(seeds.base_url, decode_responses=decode_responses)
+    return Redis.from_url(url, decode_responses=decode_responses)
 
 
 def _port_free(port: int) -> bool:
@@ -53,9 +65,10 @@ def cluster_ports(count: int = NODES) -> list[int]:
 class RedisClusterNode:
     """One ``redis-server`` of the cluster; can be stopped and started again on its port."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, *, aof: bool = False) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.aof = aof
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -68,7 +81,8 @@ class RedisClusterNode:
                 binary, "--port", str(self.port), "--bind", "127.0.0.1",
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", "2000",
-                "--save", "", "--appendonly", "no", "--dir", str(self.data_dir),
+                "--save", "", "--appendonly", "yes" if self.aof else "no",
+                "--dir", str(self.data_dir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -93,6 +107,17 @@ class RedisClusterNode:
         """True while the process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
+    def kill(self) -> None:
+        """SIGKILL the node, like a crash."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    def wipe_data(self) -> None:
+        """Remove the node's append-only files (not its cluster config): it restarts empty."""
+        shutil.rmtree(self.data_dir / "appendonlydir", ignore_errors=True)
+
     def stop(self) -> None:
         """Stop the node (SIGTERM, then SIGKILL)."""
         if self._proc is None:
@@ -109,10 +134,11 @@ class RedisClusterNode:
 class RedisClusterServer:
     """Three loopback primaries joined into one cluster; ``url`` is its SessionShot URL."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, aof: bool = False) -> None:
+        """``aof``: every node keeps an append-only file, so a restart keeps its data."""
         self.root = root
         self.ports = cluster_ports()
-        self.nodes = [RedisClusterNode(root / f"node-{port}", port) for port in self.ports]
+        self.nodes = [RedisClusterNode(root / f"node-{port}", port, aof=aof) for port in self.ports]
         self.url = f"redis+cluster://127.0.0.1:{self.ports[0]}"
         """One seed is enough: the client learns the other nodes from it."""
         self._created = False
@@ -171,11 +197,39 @@ class RedisClusterServer:
             finally:
                 client.close()
 
+    def start_empty(self) -> None:
+        """Start every stopped node without its data (the slot map stays)."""
+        self.wipe_data()
+        self.start()
+
     def stop_node(self, index: int) -> None:
         """Stop one node: the slots it owns become unreachable (there are no replicas)."""
         self.nodes[index].stop()
+
+    def kill(self) -> None:
+        """SIGKILL every node, like a crash of the whole cluster."""
+        for node in self.nodes:
+            node.kill()
+
+    def wipe_data(self) -> None:
+        """Remove every node's data while they are down: the next start is empty."""
+        for node in self.nodes:
+            node.wipe_data()
 
     def stop(self) -> None:
         """Stop every node (the cluster config files stay, so ``start`` rejoins them)."""
         for node in self.nodes:
             node.stop()
+
+
+@dataclass(frozen=True)
+class RedisBackend:
+    """The Redis a parametrised test runs on: ``single`` (one redis-server) or ``cluster``."""
+
+    kind: str
+    url: str
+    """What ``SESSIONSHOT_REDIS_URL`` is set to (``redis+cluster://`` for the cluster)."""
+
+    def client(self, *, decode_responses: bool = True) -> RedisClient:
+        """A client of this Redis, for a test's own reads and writes."""
+        return client_for(self.url, decode_responses=decode_responses)
