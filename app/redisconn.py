@@ -52,7 +52,9 @@ def parse_cluster_url(url: str) -> ClusterSeeds:
             "(or rediss+cluster:// for TLS)"
         )
     authority, _, tail = rest.partition("?")
-    authority = authority.split("/", 1)[0]  # a cluster has one database: /0 or nothing
+    authority, _, database = authority.partition("/")
+    if database not in ("", "0"):
+        raise SettingsError(f"{URL_VAR}: a Redis Cluster has one database (/0), not /{database}")
     userinfo, at, hosts = authority.rpartition("@")
     nodes: list[tuple[str, int]] = []
     for seed in filter(None, hosts.split(",")):

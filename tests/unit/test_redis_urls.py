@@ -43,7 +43,14 @@ def test_tls_and_a_plain_seed_url() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["redis+cluster://", "redis+cluster://host", "redis+cluster://h:x", "unix+cluster:///s", "h:1"],
+    [
+        "redis+cluster://",
+        "redis+cluster://host",
+        "redis+cluster://h:x",
+        "redis+cluster://h:1/2",
+        "unix+cluster:///s",
+        "h:1",
+    ],
 )
 def test_a_cluster_url_without_a_host_and_port_names_the_variable(url: str) -> None:
     with pytest.raises(SettingsError, match="SESSIONSHOT_REDIS_URL"):
