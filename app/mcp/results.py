@@ -1,12 +1,14 @@
 """Tool results as MCP content: the action's result as JSON text, then the page.
 
 A result's first text block is the action's answer as JSON (what ``POST
-/v1/sessions/{id}/actions`` answers, without ``success`` and ``url``), so a client can parse
-it; the second names the page (``Page URL:``, and ``Page title:`` where the answer has it).
-The JSON is kept within :data:`TEXT_CAP` characters by shortening its longest text (the
-snapshot, the content, an evaluated value) and saying ``"truncated": true``. A screenshot's
-image is an image block, not text. A failure is ``isError`` with text that starts with the
-error's code.
+/v1/sessions/{id}/actions`` answers, without ``success``, ``url`` and
+``expiresInSeconds``), so a client can parse it; the second names the page (``Page URL:``,
+and ``Page title:`` where the answer has it). The page text of a snapshot or a content
+action follows as a third block, as is: JSON would escape every line break and quote of
+it, which makes it longer and harder to read. A tool's text stays within
+:data:`TEXT_CAP` characters: the longest text is shortened and the JSON says
+``"truncated": true``. A screenshot's image is an image block, not text. A failure is
+``isError`` with text that starts with the error's code.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ TEXT_CAP = 40_000
 """Most characters of a tool's text."""
 _LONG_FIELDS = ("snapshot", "content", "result")
 """Fields that can be long, shortened first (``result``: an evaluated value)."""
+_RAW_FIELDS = ("snapshot", "content")
+"""Page text that follows the JSON as a block of its own, as is."""
+_NOT_SHOWN = ("success", "url", "title", "expiresInSeconds")
+"""Answer fields a tool result leaves out: the page is named in its own block, and the
+browser session's lifetime is the MCP session's business (a new one opens when needed)."""
 
 
 def dumps(value: Any) -> str:
@@ -57,11 +64,19 @@ def fitted(body: dict[str, Any], cap: int = TEXT_CAP) -> str:
 
 def action_result(body: dict[str, Any]) -> types.CallToolResult:
     """A successful action's answer as a tool result."""
-    answer = {k: v for k, v in body.items() if k not in ("success", "url", "title")}
-    content: list[types.TextContent | types.ImageContent] = []
+    answer = {k: v for k, v in body.items() if k not in _NOT_SHOWN}
     image = _image_of(answer)
-    content.append(text(fitted(answer)))
-    content.append(text(page_lines(body)))
+    page = page_lines(body)
+    name = next((n for n in _RAW_FIELDS if isinstance(answer.get(n), str)), None)
+    if name is None:
+        blocks = [fitted(answer, TEXT_CAP - len(page)), page]
+    else:
+        raw: str = answer.pop(name)
+        room = TEXT_CAP - len(dumps({**answer, "truncated": True})) - len(page)
+        if len(raw) > room:
+            raw, answer["truncated"] = raw[: max(0, room)], True
+        blocks = [dumps(answer), page, raw]
+    content: list[types.TextContent | types.ImageContent] = [text(b) for b in blocks]
     if image is not None:
         content.append(image)
     return types.CallToolResult(content=content, is_error=False)

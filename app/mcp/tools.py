@@ -19,6 +19,9 @@ from sessions.action_models import ActionRequest
 from sessions.models import Strict
 
 Payload = dict[str, Any]
+SNAPSHOT_MAX_CHARS = 38_000
+"""A snapshot's text, cut on a whole line, leaves room in a tool's 40 000 characters for
+the JSON and the page's URL."""
 
 
 class Args(Strict):
@@ -108,7 +111,7 @@ def _navigate(a: NavigateArgs) -> list[ActionRequest]:
 
 
 def _snapshot(a: SnapshotArgs) -> list[ActionRequest]:
-    payload: Payload = {"mode": "ai"}
+    payload: Payload = {"mode": "ai", "maxChars": SNAPSHOT_MAX_CHARS}
     if a.selector is not None:
         payload["selector"] = a.selector
     if a.depth is not None:

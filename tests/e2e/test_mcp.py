@@ -249,9 +249,11 @@ async def test_drives_a_page_by_refs(a: Instance, key: str, target_site: TargetS
         assert json.loads(_texts(navigated)[0])["status"] == 200
         assert _texts(navigated)[1].startswith(f"Page URL: {target_site.url('/form')}")
 
-        snapshot = await client.ok("browser_snapshot")
-        assert snapshot["refCount"] > 0 and snapshot["truncated"] is False
-        text = snapshot["snapshot"]
+        snapshot = await client.call("browser_snapshot")
+        meta = json.loads(_texts(snapshot)[0])
+        assert meta["refCount"] > 0 and meta["truncated"] is False
+        assert _texts(snapshot)[1] == f"Page URL: {target_site.url('/form')}"
+        text = _texts(snapshot)[2]  # the snapshot itself, as is
         button = _ref(text, "button", "Click me")
         field = re.search(r"textbox[^\n]*\[ref=(\w+)\]", text)
         assert field, text
@@ -278,9 +280,10 @@ async def test_markdown_content_and_a_screenshot_image(
 ) -> None:
     async with mcp_client(a, key) as client:
         await client.ok("browser_navigate", {"url": target_site.url("/form")})
-        content = await client.ok("browser_get_content")
-        assert "# Form page" in content["content"]
-        assert "<h1" not in content["content"]
+        content = await client.call("browser_get_content")
+        assert not content.is_error and json.loads(_texts(content)[0])["truncated"] is False
+        markdown = _texts(content)[2]
+        assert "# Form page" in markdown and "<h1" not in markdown
 
         shot = await client.call("browser_take_screenshot")
         assert not shot.is_error, _texts(shot)

@@ -22,7 +22,7 @@ def _actions(name: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_tools_map_to_the_actions_of_the_spec() -> None:
     assert _actions("browser_snapshot", {"depth": 3}) == [
-        {"type": "snapshot", "payload": {"mode": "ai", "depth": 3}}
+        {"type": "snapshot", "payload": {"mode": "ai", "depth": 3, "maxChars": 38_000}}
     ]
     assert _actions("browser_click", {"ref": "e4", "doubleClick": True}) == [
         {"type": "click", "payload": {"ref": "e4", "clickCount": 2}}
@@ -98,10 +98,23 @@ def test_results_put_the_page_after_the_json_and_images_apart() -> None:
     )
     first, second, image = result.content
     assert isinstance(first, types.TextContent) and isinstance(second, types.TextContent)
-    assert json.loads(first.text) == {"expiresInSeconds": 200, "result": {"format": "png"}}
+    assert json.loads(first.text) == {"result": {"format": "png"}}
     assert second.text == "Page URL: https://app.test/form"
     assert isinstance(image, types.ImageContent) and image.mime_type == "image/png"
     failed = error_result("DOMAIN_NOT_ALLOWED", "nope")
     block = failed.content[0]
     assert failed.is_error and isinstance(block, types.TextContent)
     assert block.text == "DOMAIN_NOT_ALLOWED: nope"
+
+
+def test_page_text_follows_as_is_and_the_whole_stays_within_the_cap() -> None:
+    snapshot = '- button "Go" [ref=e1]\n'
+    body = {"success": True, "url": "https://app.test/", "truncated": False, "refCount": 1}
+    blocks = action_result({**body, "snapshot": snapshot}).content
+    texts = [b.text for b in blocks if isinstance(b, types.TextContent)]
+    assert texts == ['{"truncated":false,"refCount":1}', "Page URL: https://app.test/", snapshot]
+
+    long = action_result({**body, "content": "x" * 100_000}).content
+    texts = [b.text for b in long if isinstance(b, types.TextContent)]
+    assert sum(len(t) for t in texts) <= TEXT_CAP
+    assert json.loads(texts[0])["truncated"] is True and texts[2].startswith("xxx")
