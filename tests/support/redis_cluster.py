@@ -3,7 +3,8 @@
 Three ``redis-server --cluster-enabled yes`` nodes joined by ``redis-cli --cluster create``
 with no replicas, so every hash slot has exactly one owner. Each node keeps its cluster
 config file in its own directory: a node stopped and started again on the same port rejoins
-the cluster with the slots it owned (its data is gone: no RDB, no AOF).
+the cluster with the slots it owned, empty unless the cluster keeps append-only files
+(``aof=True``, for tests that take Redis away and bring it back with its data).
 
 NETWORK RULE: every node binds 127.0.0.1, and the cluster announces 127.0.0.1 addresses only.
 """
