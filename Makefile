@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := chromium redis-server poppler-utils fonts-dejavu-core
 PORT ?= 8080
 
-.PHONY: install lock system-packages run test test-fast lint format bench load clean
+.PHONY: install lock system-packages run test test-fast lint format bench bench-npm load clean
 
 install: system-packages $(STAMP)
 
@@ -70,9 +70,13 @@ test-fast: install
 # Each benchmark compares the service with the best alternative in the same run and exits
 # non-zero when it misses a target (docs/benchmarks.md). All of them run; the summary says
 # which missed, and `make bench` fails if any did.
-BENCHES := sessions captures routing usage
+BENCHES := sessions captures routing usage mcp
 
-bench: install
+# bench/mcp.py's baseline, Playwright MCP, exactly as its lock file pins it (never at test time).
+bench-npm:
+	cd bench/mcp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+bench: install bench-npm
 	@missed=""; \
 	for bench in $(BENCHES); do \
 	  $(BIN)/python bench/$$bench.py || missed="$$missed $$bench"; \
