@@ -12,10 +12,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from app.keys import MCP_SESSION_TTL_S, AppKeys
-from sessions.redis_types import fields, text, text_dict
+from sessions.redis_types import RedisClient, fields, text, text_dict
 from sessions.timefmt import now_ms
 
 ID_PREFIX = "mcp_"
@@ -46,7 +44,7 @@ class McpSession:
 class McpSessions:
     """Issue, find, rebind and end MCP sessions."""
 
-    def __init__(self, redis: Redis, keys: AppKeys) -> None:
+    def __init__(self, redis: RedisClient, keys: AppKeys) -> None:
         self._redis = redis
         self._keys = keys
         self._bind = redis.register_script(_BIND)
