@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,7 +60,7 @@ async def test_an_idle_keep_alive_connection_is_closed_after_the_setting(
         writer.close()
 
 
-async def _in_flight(redis_url: str, send: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
+async def _in_flight(redis_url: str, send: Callable[[], Coroutine[Any, Any, T]]) -> asyncio.Task[T]:
     """Start ``send`` and return once the server has taken the request: its admission
     (the first Redis command after it was sent) has run."""
     watcher = aredis.Redis.from_url(redis_url, decode_responses=True)
