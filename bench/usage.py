@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import asyncio
+import functools
 import json
 import math
 import random
@@ -189,7 +190,7 @@ async def check(
 
         if not with_csv:
             continue
-        ms, rows = await timed_ms(lambda r=reader, w=target.workspace_id: csv_row_count(r, w))
+        ms, rows = await timed_ms(functools.partial(csv_row_count, reader, target.workspace_id))
         if rows != size + 1:
             raise RuntimeError(f"{size}: the CSV has {rows - 1} rows")
         csv_ms[label(size)] = [ms]
