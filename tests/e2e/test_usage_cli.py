@@ -112,7 +112,12 @@ async def populated(make_service: ServiceFactory, redis_backend: RedisBackend) -
     today = datetime.now(UTC).date()
     await add_past_sessions(service, ws_ids[0], key_one, today - timedelta(days=2), 12)
     await add_past_sessions(service, ws_ids[1], key_two, today - timedelta(days=2), 5)
-    return {"service": service, "ws_ids": ws_ids, "clients": clients, "today": today}
+    spans = ranges(today)
+    if redis_backend.kind == "cluster":
+        # One span that reads day totals and ledger entries both: the range arithmetic is
+        # the same on any Redis, and each CLI run costs seconds.
+        spans = spans[1:2]
+    return {"service": service, "ws_ids": ws_ids, "clients": clients, "spans": spans}
 
 
 def ranges(today: date) -> list[tuple[str, str]]:
@@ -130,7 +135,7 @@ async def test_usage_prints_what_the_api_answers(populated: dict[str, Any]) -> N
     service: Service = populated["service"]
     http = service.http
     nonempty = 0
-    for start, end in ranges(populated["today"]):
+    for start, end in populated["spans"]:
         span = {"from": start, "to": end}
 
         admin = await http.get("/admin/usage", params=span, headers=ADMIN)
