@@ -98,15 +98,19 @@ class Toolbox:
         return action_result(body)
 
     async def _run(self, call: Call, step: ActionRequest) -> dict[str, Any]:
-        session_id = call.mcp.session_id or await self._open(call)
-        try:
-            body, _ = await answer_action(self._sessions, call.caller, session_id, step)
-        except (SessionClosed, SessionNotFound):
-            # Closed at its TTL or idle timeout, or by hand: the call opens a new one (a
-            # refused action is not counted, so nothing ran on the old one).
-            session_id = await self._open(call)
-            body, _ = await answer_action(self._sessions, call.caller, session_id, step)
-        return body
+        for attempt in range(_BIND_TRIES):
+            session_id = call.mcp.session_id or await self._open(call)
+            try:
+                body, _ = await answer_action(self._sessions, call.caller, session_id, step)
+                return body
+            except (SessionClosed, SessionNotFound):
+                # Closed at its TTL or idle timeout, or by hand: the call opens a new one (a
+                # refused action is not counted, so nothing ran on the old one).
+                if attempt == _BIND_TRIES - 1:
+                    raise
+                await self._store.bind(call.mcp.id, session_id, "")
+                call.mcp = replace(call.mcp, session_id="")
+        raise AssertionError("unreachable")
 
     async def _open(self, call: Call) -> str:
         """A new browser session for the MCP session, unless another call made one first."""

@@ -360,6 +360,26 @@ async def test_browser_close_ends_the_browser_session_and_the_next_call_opens_an
         assert any(s["actionCount"] == 1 for s in active)
 
 
+async def test_a_browser_session_closed_elsewhere_is_replaced_at_the_next_call(
+    a: Instance, b: Instance, key: str, target_site: TargetSite
+) -> None:
+    before = {s["id"] for s in await _sessions(a, key)}
+    async with mcp_client(a, key) as client:
+        await client.ok("browser_navigate", {"url": target_site.url("/form")})
+        (first,) = [s for s in await _sessions(a, key) if s["id"] not in before]
+        # Closed as its TTL or idle timeout would close it (here by DELETE, on the other
+        # instance): the next tool call opens a new browser session and runs there.
+        closed = await b.request("DELETE", f"/v1/sessions/{first['id']}", key)
+        assert closed.status_code == 200, closed.text
+        again = await client.ok("browser_navigate", {"url": target_site.url("/form")})
+        assert again["status"] == 200
+        made = [s for s in await _sessions(a, key) if s["id"] not in before]
+        assert len(made) == 2
+        second = next(s for s in made if s["id"] != first["id"])
+        assert second["status"] == "active" and second["actionCount"] == 1
+    assert (await a.get_session(key, first["id"])).json()["actionCount"] == 1
+
+
 async def test_any_instance_serves_any_mcp_session(
     a: Instance, b: Instance, key: str, target_site: TargetSite
 ) -> None:
