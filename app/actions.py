@@ -17,11 +17,17 @@ from sessions.errors import SessionError, SessionNotFound
 
 
 async def answer_action(
-    service: SessionService, caller: Principal, session_id: str, data: ActionRequest
+    service: SessionService,
+    caller: Principal,
+    session_id: str,
+    data: ActionRequest,
+    *,
+    title: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The action's answer (body and headers); engine errors carry the session's record."""
+    """The action's answer (body and headers); engine errors carry the session's record.
+    ``title``: the body names the page's title too (for MCP tool results)."""
     try:
-        outcome = await service.act(caller.key_id, session_id, data)
+        outcome = await service.act(caller.key_id, session_id, data, title=title)
     except SessionNotFound as err:
         # Another key's session must look exactly like one that never existed.
         err.record = None

@@ -131,10 +131,12 @@ class SessionService:
         """The key's sessions."""
         return await self.engine.list(workspace_id, key_id, status)
 
-    async def act(self, key_id: str, session_id: str, request: ActionRequest) -> ActionOutcome:
-        """Run an action where the session lives."""
+    async def act(
+        self, key_id: str, session_id: str, request: ActionRequest, *, title: bool = False
+    ) -> ActionOutcome:
+        """Run an action where the session lives (``title``: see :meth:`SessionEngine.act`)."""
         if self.engine.holds(session_id):
-            return await self.engine.act(key_id, session_id, request)
+            return await self.engine.act(key_id, session_id, request, title=title)
         record = await self._remote(key_id, session_id)
         message = Forwarded(
             id=self._router.new_id(),
@@ -142,6 +144,7 @@ class SessionService:
             key_id=key_id,
             session_id=session_id,
             action=request.model_dump(mode="json", by_alias=True),
+            title=title,
         )
         answer = await self._forward(record, message)
         return ActionOutcome(body=answer.body, expires_in=answer.expires_in, owner=answer.owner)
@@ -184,7 +187,9 @@ class SessionService:
         me = self.instance_id
         if message.op == "act":
             request = ActionRequest.model_validate(message.action)
-            outcome = await self.engine.act(message.key_id, message.session_id, request)
+            outcome = await self.engine.act(
+                message.key_id, message.session_id, request, title=message.title
+            )
             return Answer(ok=True, owner=me, body=outcome.body, expires_in=outcome.expires_in)
         if message.op == "close":
             record = await self.engine.close(message.key_id, message.session_id)

@@ -209,8 +209,11 @@ class SessionEngine:
         """The key's sessions."""
         return await self.registry.list_for_key(workspace_id, key_id, status)
 
-    async def act(self, key_id: str, session_id: str, request: ActionRequest) -> ActionOutcome:
-        """Run one action, in arrival order with the session's other actions."""
+    async def act(
+        self, key_id: str, session_id: str, request: ActionRequest, *, title: bool = False
+    ) -> ActionOutcome:
+        """Run one action, in arrival order with the session's other actions; with ``title``,
+        the answer names the page's title too (one more browser round trip)."""
         live = self._live.get(session_id)
         if live is None or live.key_id != key_id:
             record = await self.get(key_id, session_id)
@@ -220,7 +223,7 @@ class SessionEngine:
         action = request.root
         await live.lock.acquire()
         try:
-            body, error, url = await self._run_action(key_id, live, request)
+            body, error, url = await self._run_action(key_id, live, request, title)
         except BaseException:
             live.lock.release()
             raise
@@ -242,7 +245,7 @@ class SessionEngine:
         )
 
     async def _run_action(
-        self, key_id: str, live: LiveSession, request: ActionRequest
+        self, key_id: str, live: LiveSession, request: ActionRequest, title: bool
     ) -> tuple[dict[str, Any], SessionError | None, str]:
         """The action's result or error, and the page's URL after it (the lock is held)."""
         if live.closing:
@@ -256,6 +259,8 @@ class SessionEngine:
         except SessionError as err:  # an ActionError too
             error = err
         url = "" if live.page.is_closed() else live.page.url
+        if title and error is None:
+            body["title"] = await live.title()
         self.observer.action_done(action.type, time.perf_counter() - started)
         return body, error, url
 

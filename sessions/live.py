@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Request, Route
 
 from sessions.actions import inline_result
@@ -89,6 +90,15 @@ class LiveSession:
     def expires_in(self) -> int:
         """Whole seconds left."""
         return max(0, (self.expires_ms - now_ms()) // 1000)
+
+    async def title(self) -> str:
+        """The page's title; empty when the page is gone or navigating away."""
+        if self.page.is_closed():
+            return ""
+        try:
+            return await self.page.title()
+        except PlaywrightError:
+            return ""
 
     # ActionEnv ---------------------------------------------------------------------------
 

@@ -46,6 +46,8 @@ class Forwarded(BaseModel):
     workspace_id: str = ""
     session_id: str = ""
     action: dict[str, Any] | None = None
+    title: bool = False
+    """``act``: the answer names the page's title too."""
     sealed_options: str | None = None  # AES-GCM: auth state stays encrypted in Redis
     origin: str = ""
     deadline_ms: int = 0

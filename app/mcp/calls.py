@@ -101,7 +101,9 @@ class Toolbox:
         for attempt in range(_BIND_TRIES):
             session_id = call.mcp.session_id or await self._open(call)
             try:
-                body, _ = await answer_action(self._sessions, call.caller, session_id, step)
+                body, _ = await answer_action(
+                    self._sessions, call.caller, session_id, step, title=True
+                )
                 return body
             except (SessionClosed, SessionNotFound):
                 # Closed at its TTL or idle timeout, or by hand: the call opens a new one (a

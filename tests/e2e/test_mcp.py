@@ -247,12 +247,13 @@ async def test_drives_a_page_by_refs(a: Instance, key: str, target_site: TargetS
         navigated = await client.call("browser_navigate", {"url": target_site.url("/form")})
         assert not navigated.is_error, _texts(navigated)
         assert json.loads(_texts(navigated)[0])["status"] == 200
-        assert _texts(navigated)[1].startswith(f"Page URL: {target_site.url('/form')}")
+        form_page = f"Page URL: {target_site.url('/form')}\nPage title: Form page"
+        assert _texts(navigated)[1] == form_page
 
         snapshot = await client.call("browser_snapshot")
         meta = json.loads(_texts(snapshot)[0])
         assert meta["refCount"] > 0 and meta["truncated"] is False
-        assert _texts(snapshot)[1] == f"Page URL: {target_site.url('/form')}"
+        assert _texts(snapshot)[1] == form_page
         text = _texts(snapshot)[2]  # the snapshot itself, as is
         button = _ref(text, "button", "Click me")
         field = re.search(r"textbox[^\n]*\[ref=(\w+)\]", text)
@@ -389,8 +390,10 @@ async def test_any_instance_serves_any_mcp_session(
 
     async with mcp_client(a, key, route=alternate) as client:
         await client.ok("browser_navigate", {"url": target_site.url("/form")})
-        await client.ok("browser_click", {"selector": "#btn"})
-        await client.ok("browser_click", {"selector": "#btn"})
+        for _ in range(2):  # one on each instance: the owner's answer and a forwarded one
+            clicked = await client.call("browser_click", {"selector": "#btn"})
+            assert not clicked.is_error, _texts(clicked)
+            assert _texts(clicked)[1].endswith("\nPage title: Form page"), _texts(clicked)
         out = await client.ok(
             "browser_evaluate", {"expression": "document.getElementById('out').textContent"}
         )
