@@ -42,8 +42,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# As a script, this file's folder leads sys.path and its name would shadow the `sessions`
-# package: the repository root goes in front of it.
+# As a script, this file's folder leads sys.path, where the benches' names would shadow the
+# `sessions` and `mcp` packages: the repository root takes the folder's place.
+sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse

@@ -294,6 +294,16 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2, default=_jsonable) + "\n")
 
 
+def publish(text: str, rows: Sequence[Row], result: dict[str, Any], json_path: Path | None) -> int:
+    """Print a bench's report, write its raw figures and rows where asked; the exit status
+    (1 when a row missed its target)."""
+    print(text)
+    if json_path is not None:
+        result["rows"] = [r.as_json() for r in rows]
+        write_json(json_path, result)
+    return exit_status(rows)
+
+
 def _jsonable(value: object) -> object:
     if isinstance(value, Stats):
         return asdict(value)

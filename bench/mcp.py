@@ -29,8 +29,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# As a script, this file's folder leads sys.path, where this file's name would shadow the
-# `mcp` package: the repository root takes the folder's place.
+# As a script, this file's folder leads sys.path, where the benches' names would shadow the
+# `sessions` and `mcp` packages: the repository root takes the folder's place.
 sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -60,16 +60,15 @@ from bench.common import (
     ServeEnv,
     Stats,
     Target,
-    exit_status,
     interleave,
     loadavg,
     machine_info,
     machine_lines,
     markdown_table,
+    publish,
     ratio_row,
     sample_ms,
     serve_env,
-    write_json,
 )
 from sessions.browser import chromium_args
 from tests.support.hosts import chromium_host_resolver_rules
@@ -407,11 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     with quiet_machine():
         result = asyncio.run(run(config))
     text, table_rows = report(result)
-    print(text)
-    if json_path is not None:
-        result["rows"] = [r.as_json() for r in table_rows]
-        write_json(json_path, result)
-    return exit_status(table_rows)
+    return publish(text, table_rows, result, json_path)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# As a script, this file's folder leads sys.path and its name would shadow the `sessions`
-# package: the repository root goes in front of it.
+# As a script, this file's folder leads sys.path, where the benches' names would shadow the
+# `sessions` and `mcp` packages: the repository root takes the folder's place.
+sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
@@ -57,18 +58,17 @@ from bench.common import (
     Target,
     access_log_ms,
     bench_env,
-    exit_status,
     interleave,
     layers_table,
     loadavg,
     machine_info,
     machine_lines,
     markdown_table,
+    publish,
     ratio_row,
     sample_ms,
     serve_env,
     timed_ms,
-    write_json,
 )
 from sessions import actions
 from sessions.elements import ELEMENT_INFO_JS
@@ -599,11 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     config, json_path = parse_args(argv)
     result = asyncio.run(run(config))
     text, table_rows = report(result)
-    print(text)
-    if json_path is not None:
-        result["rows"] = [r.as_json() for r in table_rows]
-        write_json(json_path, result)
-    return exit_status(table_rows)
+    return publish(text, table_rows, result, json_path)
 
 
 if __name__ == "__main__":
