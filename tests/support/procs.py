@@ -42,13 +42,21 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
             [
-                binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                binary, "--port", str(self.port), "--bind", "127.0.0.1", *self.extra_args(),
                 "--save", "", "--appendonly", "yes" if self.aof else "no",
                 "--dir", str(self.data_dir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        self.wait_ready()
+
+    def extra_args(self) -> list[str]:
+        """More ``redis-server`` options (none here)."""
+        return []
+
+    def wait_ready(self) -> None:
+        """Wait until the server answers PING."""
         client = redis.Redis.from_url(self.url)
 
         def answers() -> bool:

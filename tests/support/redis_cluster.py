@@ -24,6 +24,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from app.redisconn import CLUSTER_SUFFIX, parse_cluster_url
 from sessions.redis_types import RedisClient
+from tests.support.procs import RedisServer
 from tests.support.waiting import wait_until
 
 NODES = 3
@@ -63,31 +64,18 @@ def cluster_ports(count: int = NODES) -> list[int]:
     return ports
 
 
-class RedisClusterNode:
+class RedisClusterNode(RedisServer):
     """One ``redis-server`` of the cluster; can be stopped and started again on its port."""
 
-    def __init__(self, data_dir: Path, port: int, *, aof: bool = False) -> None:
-        self.data_dir = data_dir
-        self.port = port
-        self.aof = aof
-        self._proc: subprocess.Popen[bytes] | None = None
+    def extra_args(self) -> list[str]:
+        """Cluster mode, its config file in the data dir, a short node timeout."""
+        return [
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", "2000",
+        ]  # fmt: skip
 
-    def start(self) -> None:
-        """Start the node and wait until it answers PING (not until the cluster is ok)."""
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed (run make install)"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._proc = subprocess.Popen(
-            [
-                binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "2000",
-                "--save", "", "--appendonly", "yes" if self.aof else "no",
-                "--dir", str(self.data_dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+    def wait_ready(self) -> None:
+        """Wait until the node answers (not until the cluster is ok)."""
         wait_until(lambda: self.info_cluster() is not None, READY_TIMEOUT_S, f"node {self.port}")
 
     def info_cluster(self) -> dict[str, str] | None:
@@ -108,28 +96,9 @@ class RedisClusterNode:
         """True while the process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
-    def kill(self) -> None:
-        """SIGKILL the node, like a crash."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-
     def wipe_data(self) -> None:
         """Remove the node's append-only files (not its cluster config): it restarts empty."""
         shutil.rmtree(self.data_dir / "appendonlydir", ignore_errors=True)
-
-    def stop(self) -> None:
-        """Stop the node (SIGTERM, then SIGKILL)."""
-        if self._proc is None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._proc = None
 
 
 class RedisClusterServer:
