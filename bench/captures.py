@@ -96,7 +96,7 @@ from sessions.egress import EgressProxy, context_proxy_settings
 from sessions.render import image_size
 from tests.support.capture_stack import FINAL, CaptureStack
 from tests.support.hosts import host_map
-from tests.support.procs import ServiceProcess, descendants
+from tests.support.procs import RedisServer, ServiceProcess, descendants
 from tests.support.target_site import TargetSite
 
 WORKER_CONCURRENCY = 4
@@ -167,6 +167,7 @@ async def capture_env(concurrency: int) -> AsyncIterator[CaptureEnv]:
     async with AsyncExitStack() as stack:
         backing = await start_backing(stack, prefix="ssbench-cap-")
         workdir, redis, site, canary = backing.workdir, backing.redis, backing.site, backing.canary
+        assert isinstance(redis, RedisServer)  # the default: one redis-server, on a port
         services = await CaptureStack.start(
             redis.url,
             f"bcap{secrets.token_hex(4)}:",

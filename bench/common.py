@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
@@ -427,15 +427,32 @@ class Backing:
     """What every benchmark stands on: a work dir, a private Redis and the HTTPS sites."""
 
     workdir: Path
-    redis: RedisServer
+    redis: LocalRedis
     site: TargetSite
     canary: CanarySite
 
 
-async def start_backing(stack: AsyncExitStack, prefix: str = "ssbench-") -> Backing:
-    """Start a private redis-server and the target and canary sites on ``stack``."""
+class LocalRedis(Protocol):
+    """A private Redis a bench starts: one ``redis-server``, or a Redis Cluster."""
+
+    url: str
+
+    def start(self) -> None:
+        """Start and wait until it answers."""
+
+    def stop(self) -> None:
+        """Stop it."""
+
+
+async def start_backing(
+    stack: AsyncExitStack,
+    prefix: str = "ssbench-",
+    redis_of: Callable[[Path], LocalRedis] = RedisServer,
+) -> Backing:
+    """Start a private Redis (``redis_of`` its folder) and the target and canary sites on
+    ``stack``."""
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
-    redis = RedisServer(workdir / "redis")
+    redis = redis_of(workdir / "redis")
     stack.callback(redis.stop)
     redis.start()
     tls_dir = workdir / "tls"

@@ -12,22 +12,19 @@ import json
 import secrets
 import signal
 import subprocess
-import tempfile
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
-from bench.common import BENCH_DOMAINS, BENCH_RATE_LIMIT
-from tests.support.canary_site import CanarySite
+from bench.common import BENCH_DOMAINS, BENCH_RATE_LIMIT, LocalRedis, start_backing
 from tests.support.cluster import kill_pids
 from tests.support.hosts import host_map
 from tests.support.procs import RedisServer, ServiceProcess, base_env, descendants, free_port
 from tests.support.service import ADMIN_TOKEN, settings_env, settings_for_tests
 from tests.support.target_site import TargetSite
-from tests.support.tls import generate_tls_material
 from tests.support.waiting import eventually
 
 INSTANCES = ("a", "b")
@@ -39,19 +36,7 @@ WORKSPACE_MAX_SESSIONS = 500
 """The load opens more sessions at once than the default workspace limit (20) allows."""
 
 
-class Redis(Protocol):
-    """What the stack needs of a private Redis or Redis Cluster."""
-
-    url: str
-
-    def start(self) -> None:
-        """Start and wait until it answers."""
-
-    def stop(self) -> None:
-        """Stop."""
-
-
-def make_redis(kind: str, root: Path) -> Redis:
+def make_redis(kind: str, root: Path) -> LocalRedis:
     """A private ``redis-server`` or, for ``cluster``, a three-primary Redis Cluster."""
     if kind == "single":
         return RedisServer(root)
@@ -61,7 +46,7 @@ def make_redis(kind: str, root: Path) -> Redis:
         raise SystemExit(
             "--redis cluster needs tests/support/redis_cluster.py, absent from this checkout"
         ) from err
-    cluster: Redis = RedisClusterServer(root)
+    cluster: LocalRedis = RedisClusterServer(root)
     return cluster
 
 
@@ -121,19 +106,8 @@ class LoadStack:
 
 async def start_stack(stack: AsyncExitStack, redis_kind: str) -> LoadStack:
     """Start everything on ``stack`` (stopped in reverse order when it closes)."""
-    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ssload-")))
-    redis = make_redis(redis_kind, workdir / "redis")
-    stack.callback(redis.stop)
-    redis.start()
-    tls_dir = workdir / "tls"
-    tls_dir.mkdir()
-    tls = generate_tls_material(tls_dir)
-    canary = CanarySite(tls)
-    await canary.start()
-    stack.push_async_callback(canary.aclose)
-    site = TargetSite(tls, canary.port)
-    await site.start()
-    stack.push_async_callback(site.aclose)
+    backing = await start_backing(stack, "ssload-", lambda root: make_redis(redis_kind, root))
+    workdir, redis, site, canary = backing.workdir, backing.redis, backing.site, backing.canary
     ports = {name: free_port() for name in INSTANCES}
     settings = settings_for_tests(
         redis.url,
