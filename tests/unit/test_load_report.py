@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from bench.common import percentile
 from bench.load.records import ACTIONS_ENDPOINT, CAPTURE_E2E, error_kind
-from bench.load.report import Latency, StepSummary, largest_held, percentile, summarise
+from bench.load.report import Latency, StepSummary, largest_held, summarise
 
 
 def req(
