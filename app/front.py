@@ -298,7 +298,7 @@ class _Turn:
 
     def __init__(self, scope: HTTPScope) -> None:
         self.started = time.perf_counter()
-        self.headers = _first_headers(scope["headers"])
+        self.headers = first_headers(scope["headers"])
         self.request_id = request_id_for(self.headers.get("x-request-id", ""))
         self.answer_headers: dict[str, str] = {}
 
@@ -374,7 +374,7 @@ async def _settle(task: asyncio.Future[Admitted | None]) -> None:
         return
 
 
-def _first_headers(raw: Any) -> dict[str, str]:
+def first_headers(raw: Any) -> dict[str, str]:
     """Header names (lower case) to their first value, as Quart's ``headers.get`` reads them."""
     found: dict[str, str] = {}
     for name, value in raw:

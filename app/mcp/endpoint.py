@@ -40,7 +40,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from app.errors import MethodNotAllowed, NotFound, ValidationFailed
-from app.front import caller
+from app.front import caller, first_headers
 from app.jsonbody import JsonTooDeep, loads_body
 from app.mcp.calls import Call, Toolbox
 from app.mcp.store import McpSession, McpSessions
@@ -127,7 +127,7 @@ class McpEndpoint:
         if scope["path"] not in (PATH, PATH + "/"):
             raise NotFound()
         who = caller()
-        headers = _headers(scope)
+        headers = first_headers(scope["headers"])
         method = scope["method"]
         if method == "POST":
             await self._post(scope, headers, receive, send, who)
@@ -296,10 +296,3 @@ async def _send_json(send: ASGISendCallable, status: int, body: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": raw, "more_body": False})
-
-
-def _headers(scope: HTTPScope) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-    return found
