@@ -513,6 +513,12 @@ FUZZ_BODIES: list[bytes] = [
     b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":7}}',
     _nested(50),
     _nested(5000),
+    _nested(10_000),
+    b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":'
+    + b'{"a":' * 10_000
+    + b"1"
+    + b"}" * 10_000
+    + b"}",
     # Over SESSIONSHOT_MAX_BODY_BYTES: 413.
     b'{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"x":"' + b"a" * MAX_BODY + b'"}}',
 ]
