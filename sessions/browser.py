@@ -148,6 +148,11 @@ class BrowserHost:
         if not self._closing:
             await self._launch()
 
+    def playwright(self) -> Playwright:
+        """The running Playwright (after :meth:`start`): connect browsers launch with it."""
+        assert self._playwright is not None
+        return self._playwright
+
     @property
     def connected(self) -> bool:
         """True while the browser is up."""

@@ -18,6 +18,7 @@ from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.models import SessionOptions
 from sessions.registry import SessionRecord, Status
 from sessions.router import Answer, Forwarded, Router, raise_answer
+from sessions.screencast import Screencasts
 from sessions.supervisor import LoopGroup, RedisLink
 from sessions.timefmt import now_ms
 
@@ -38,8 +39,11 @@ class SessionService:
         self.engine = engine
         self.instance_id = engine.config.instance_id
         self._router = router
-        self._instances = instances
+        self.instances = instances
+        """The instance table (heartbeats, internal URLs)."""
         self._draining = False
+        self.screencasts = Screencasts()
+        """The live views of the sessions held here."""
         self._loops: LoopGroup | None = None
         self._heart = Heart(
             instances,
@@ -60,6 +64,7 @@ class SessionService:
             capacity=self.engine.config.max_sessions,
             draining=self._draining,
             last_beat_ms=now_ms(),
+            internal_url=self.engine.config.internal_url,
         )
 
     async def start(self, loops: LoopGroup) -> None:
@@ -75,7 +80,7 @@ class SessionService:
         self._draining = True
         if self._loops is None or self._loops.failed is None:
             try:
-                await self._instances.beat(self.describe())
+                await self.instances.beat(self.describe())
             except (RedisError, RedisClusterException, OSError):
                 log.warning("could not announce draining")  # the sessions still close below
         await self.engine.aclose()
@@ -83,7 +88,7 @@ class SessionService:
             await self._loops.stop("heartbeat", "inbox")  # no beat may follow the goodbye
         await self._router.aclose()
         try:
-            await self._instances.forget(self.instance_id)
+            await self.instances.forget(self.instance_id)
         except (RedisError, RedisClusterException, OSError):
             log.warning("could not leave the instance table; others will time it out")
 
@@ -102,7 +107,7 @@ class SessionService:
             return await self.engine.create(key_id, workspace_id, options)
         candidates = [
             info
-            for info in await self._instances.live()
+            for info in await self.instances.live()
             if info.role == "api" and info.id != self.instance_id and info.room > 0
         ]
         for info in sorted(candidates, key=lambda i: (i.sessions / max(1, i.capacity), i.id)):
@@ -164,6 +169,26 @@ class SessionService:
         )
         return SessionRecord((await self._forward(record, message)).body)
 
+    async def revoke_live(self, key_id: str, session_id: str) -> None:
+        """Revoke every live link of a session: links made before stop working, and the
+        owner ends the views open through them."""
+        record = await self.engine.get(key_id, session_id)
+        if record.status is Status.CLOSED:
+            raise SessionClosed(record=record)
+        await self.engine.registry.next_live_generation(record)
+        if self.engine.holds(session_id):
+            self.screencasts.end(session_id, "revoked")
+            return
+        message = Forwarded(
+            id=self._router.new_id(), op="revoke_live", key_id=key_id, session_id=session_id
+        )
+        try:
+            await self._forward(record, message)
+        except OwnerUnavailable:
+            # The links are dead already; views open on an owner that does not answer end
+            # with it (or at their link's expiry).
+            log.warning("live views not ended", extra={"sessionId": session_id})
+
     async def _remote(self, key_id: str, session_id: str) -> SessionRecord:
         record = await self.engine.get(key_id, session_id)
         if record.status is Status.CLOSED:
@@ -194,6 +219,9 @@ class SessionService:
         if message.op == "close":
             record = await self.engine.close(message.key_id, message.session_id)
             return Answer(ok=True, owner=me, body=record.raw)
+        if message.op == "revoke_live":
+            self.screencasts.end(message.session_id, "revoked")
+            return Answer(ok=True, owner=me)
         assert message.sealed_options is not None
         options_json = self._router.open(message.id, message.sealed_options)
         options = SessionOptions.model_validate(json.loads(options_json))

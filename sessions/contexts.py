@@ -51,6 +51,12 @@ class Made:
     context: BrowserContext
     page: Page
     tag: str
+    profile: str | None = None
+    """A connect browser's profile folder (``sessions/connect.py``); None for a context."""
+    cdp_url: str | None = None
+    """A connect browser's DevTools WebSocket URL (loopback); None for a context."""
+    pid: int | None = None
+    """A connect browser's process id."""
 
 
 class ContextFactory:
@@ -64,8 +70,19 @@ class ContextFactory:
     async def make(self, options: SessionOptions, tag: str) -> Made:
         """A new context and page for ``options``; its egress endpoint is tagged ``tag``."""
         endpoint = await self._proxy.open_endpoint(tag, upstream=options.proxy)
+        kwargs = {"proxy": context_proxy_settings(endpoint), **await self.options_for(options)}
+        try:
+            context = await self._host.new_context(**kwargs)
+            await self.prepare(context, options)
+            page = await context.new_page()
+        except BaseException:
+            await self._proxy.close_endpoint(tag)
+            raise
+        return Made(context=context, page=page, tag=tag)
+
+    async def options_for(self, options: SessionOptions) -> dict[str, Any]:
+        """Playwright's context options for a session's (the proxy aside)."""
         kwargs: dict[str, Any] = {
-            "proxy": context_proxy_settings(endpoint),
             "ignore_https_errors": self._ignore_https_errors,
             "service_workers": "block",
             "accept_downloads": False,
@@ -84,18 +101,17 @@ class ContextFactory:
             kwargs["user_agent"] = options.user_agent
         elif options.bypass_bot_detection:
             kwargs["user_agent"] = await self._plain_user_agent()
-        try:
-            context = await self._host.new_context(**kwargs)
-            await context.add_init_script(NO_SERVICE_WORKERS_JS)
-            if options.bypass_bot_detection:
-                await context.add_init_script(_STEALTH_JS)
-            if options.auth is not None and options.auth.cookies:
-                await context.add_cookies([c.playwright() for c in options.auth.cookies])  # type: ignore[misc]
-            page = await context.new_page()
-        except BaseException:
-            await self._proxy.close_endpoint(tag)
-            raise
-        return Made(context=context, page=page, tag=tag)
+        return kwargs
+
+    @staticmethod
+    async def prepare(context: BrowserContext, options: SessionOptions) -> None:
+        """What every context gets before its first page: no service workers, the stealth
+        script when asked for, the session's cookies."""
+        await context.add_init_script(NO_SERVICE_WORKERS_JS)
+        if options.bypass_bot_detection:
+            await context.add_init_script(_STEALTH_JS)
+        if options.auth is not None and options.auth.cookies:
+            await context.add_cookies([c.playwright() for c in options.auth.cookies])  # type: ignore[misc]
 
     async def _plain_user_agent(self) -> str:
         version = await self._host.browser_version()

@@ -14,6 +14,7 @@ from sessions import actions
 from sessions.action_models import ActionRequest, Redaction
 from sessions.browser import BrowserConfig, BrowserHost
 from sessions.config import EngineConfig
+from sessions.connect import ConnectBrowsers
 from sessions.contexts import ContextFactory, Made, WarmPool
 from sessions.egress import EgressProxy
 from sessions.errors import (
@@ -72,6 +73,14 @@ class SessionEngine:
         self._factory = ContextFactory(self._host, self._proxy, config.ignore_https_errors)
         self._tasks = TaskSet()
         self._warm = WarmPool(self._factory, config.warm_contexts, self._tasks)
+        self._connect = ConnectBrowsers(
+            self._host.playwright,
+            self._proxy,
+            self._factory,
+            chromium_path=config.chromium_path,
+            warm=config.connect_warm,
+            tasks=self._tasks,
+        )
         self._deadlines = DeadlineQueue(self._due)
         self._live: dict[str, LiveSession] = {}
         self._accepting = False
@@ -85,6 +94,7 @@ class SessionEngine:
         await self._host.start()
         loops.add("session-deadlines", self._deadlines.run)
         self._warm.refill()
+        self._connect.refill()
         self._accepting = True
 
     async def aclose(self, reason: CloseReason = CloseReason.SHUTDOWN) -> None:
@@ -95,6 +105,7 @@ class SessionEngine:
             return_exceptions=True,
         )
         await self._warm.aclose()
+        await self._connect.aclose()
         await self._tasks.aclose()
         await self._host.aclose()
         await self._proxy.aclose()
@@ -121,9 +132,25 @@ class SessionEngine:
         return {
             "contexts": self._host.context_count(),
             "warm": len(self._warm),
+            "connectWarm": len(self._connect),
             "tasks": len(self._tasks),
             "sessions": len(self._live),
         }
+
+    def connect_memory_bytes(self) -> int:
+        """Resident memory of the connect browsers here (their own processes)."""
+        return self._connect.memory_bytes()
+
+    def held(self, session_id: str) -> LiveSession | None:
+        """A session open in this instance's browsers (the relay and the live view)."""
+        live = self._live.get(session_id)
+        return None if live is None or live.closing else live
+
+    def touch(self, session_id: str) -> None:
+        """Note activity on a session held here (CDP traffic): its idle timeout restarts."""
+        live = self._live.get(session_id)
+        if live is not None:
+            live.last_activity = time.monotonic()
 
     # Sessions ----------------------------------------------------------------------------
 
@@ -160,10 +187,13 @@ class SessionEngine:
             "currentUrl": made.page.url,
             **(extra or {}),
         }
+        if made.cdp_url is not None:
+            base = self.config.public_url.rstrip("/").replace("http", "ws", 1)
+            fields["connectUrl"] = f"{base}/v1/sessions/{session_id}/cdp"
         if options.metadata is not None:
             fields["metadata"] = json.dumps(options.metadata)
         if not await self.registry.create(fields, self.config.workspace_max_sessions):
-            await self._factory.discard(made, "workspace limit")
+            await self._discard(made, "workspace limit")
             raise ConcurrencyLimited()
         live = LiveSession(
             id=session_id,
@@ -181,11 +211,15 @@ class SessionEngine:
             max_content_bytes=self.config.max_content_bytes,
         )
         self._live[session_id] = live
+        if made.cdp_url is not None:  # its own browser: a crash closes this session alone
+            made.context.on("close", lambda _c: self._crashed(live))
         self._deadlines.set(session_id, live.deadline())
         self.observer.session_started(kind)
         return SessionRecord(fields)  # exactly what was stored: no read-back
 
     async def _context_for(self, options: SessionOptions, session_id: str) -> Made:
+        if options.connect:
+            return await self._connect.make(options, session_id)
         made = self._warm.take() if options.is_default else None
         if made is not None and made.context.browser and made.context.browser.is_connected():
             self._proxy.retag(made.tag, session_id)
@@ -347,7 +381,7 @@ class SessionEngine:
             raise SessionNotFound()
         changed, final = await asyncio.shield(self.registry.close(record, reason, now_ms()))
         if self._live.pop(live.id, None) is not None:
-            await self._factory.discard(live.made, reason.value)
+            await self._discard(live.made, reason.value)
         if changed:
             self.observer.session_closed(final.kind, int(final.raw.get("billedCredits", 0)))
             log.info(
@@ -368,7 +402,7 @@ class SessionEngine:
         live.closing = True
         self._deadlines.discard(live.id)
         if self._live.pop(live.id, None) is not None:
-            await self._factory.discard(live.made, "record_lost")
+            await self._discard(live.made, "record_lost")
             self.observer.session_closed(live.kind, 0)
             log.warning("session record lost", extra={"event": "record_lost", "sessionId": live.id})
 
@@ -387,10 +421,23 @@ class SessionEngine:
             return
         self._tasks.spawn(self._close_live(live, reason), name=f"expire-{session_id}")
 
+    async def _discard(self, made: Made, reason: str) -> None:
+        if made.cdp_url is not None:
+            await self._connect.discard(made, reason)
+        else:
+            await self._factory.discard(made, reason)
+
+    def _crashed(self, live: LiveSession) -> None:
+        if not live.closing and self._live.get(live.id) is live:
+            self._tasks.spawn(
+                self._close_live(live, CloseReason.BROWSER_CRASHED), name=f"crashed-{live.id}"
+            )
+
     async def _browser_crashed(self) -> None:
         await self._warm.drain()
+        shared = [s for s in self._live.values() if s.made.cdp_url is None]
         await asyncio.gather(
-            *(self._close_live(s, CloseReason.BROWSER_CRASHED) for s in list(self._live.values())),
+            *(self._close_live(s, CloseReason.BROWSER_CRASHED) for s in shared),
             return_exceptions=True,
         )
         self._warm.refill()

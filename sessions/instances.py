@@ -27,6 +27,8 @@ class InstanceInfo:
     capacity: int
     draining: bool
     last_beat_ms: int
+    internal_url: str = ""
+    """Where other instances reach this one over HTTP (the CDP relay, the live view)."""
 
     @property
     def room(self) -> int:
@@ -55,10 +57,18 @@ class Instances:
                         "capacity": str(info.capacity),
                         "draining": "1" if info.draining else "0",
                         "beat": str(info.last_beat_ms),
+                        "internalUrl": info.internal_url,
                     }
                 ),
             )
             await pipe.execute()
+
+    async def internal_url(self, instance_id: str) -> str | None:
+        """Where a live instance said it can be reached; None when it is not alive."""
+        if not self.is_alive(await self.last_beat(instance_id)):
+            return None
+        found = await self._redis.hget(self._keys.instance(instance_id), "internalUrl")
+        return text(found) if found else None
 
     async def last_beat(self, instance_id: str) -> int | None:
         """The instance's last heartbeat (ms), or None when it is unknown or forgotten."""

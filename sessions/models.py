@@ -278,6 +278,11 @@ class SessionOptions(Strict):
     timezone_id: str | None = Field(default=None, max_length=64, alias="timezoneId")
     auth: AuthState | None = None
     metadata: dict[str, Any] | None = None
+    connect: bool = Field(
+        default=False,
+        description="Run the session in a browser of its own and give a `connectUrl` to drive "
+        "it over the Chrome DevTools Protocol (Playwright `connect_over_cdp`, Puppeteer).",
+    )
 
     _metadata_ok = field_validator("metadata")(check_metadata)
 
@@ -318,4 +323,5 @@ class SessionOptions(Strict):
             "idleTimeoutSeconds": self.idle_timeout_seconds,
             "proxy": self.proxy,
             "bypassBotDetection": self.bypass_bot_detection,
+            "connect": self.connect,
         }

@@ -100,6 +100,10 @@ def _pairs(flat: list[Any]) -> dict[str, str]:
     return dict(zip(items[::2], items[1::2], strict=True))
 
 
+LIVE_GENERATION = "liveGeneration"
+"""Session record field: live links carry its value when made, and only that one is valid."""
+
+
 class SessionRecord:
     """A session's stored fields with typed accessors and its public form."""
 
@@ -183,6 +187,8 @@ class SessionRecord:
             session["metadata"] = json.loads(raw["metadata"])
         if raw.get("captureId"):
             session["captureId"] = raw["captureId"]
+        if raw.get("connectUrl"):
+            session["connectUrl"] = raw["connectUrl"]
         return session
 
 
@@ -330,6 +336,11 @@ class Registry:
         # The owner's set is another slot; leaving it is idempotent and retried by sweeps.
         await self._redis.srem(self._keys.instance_sessions(record.owner), record.id)
         return bool(changed), final
+
+    async def next_live_generation(self, record: SessionRecord) -> int:
+        """Revoke the session's live links: the generation they must carry moves on."""
+        key = self._keys.session(record.workspace_id, record.id)
+        return int(await self._redis.hincrby(key, LIVE_GENERATION, 1))
 
     async def owned_by(self, instance_id: str) -> list[str]:
         """Ids of the sessions an instance owns (closed ones until they leave the set)."""

@@ -41,7 +41,7 @@ class Forwarded(BaseModel):
     """A request for the owner (pydantic JSON on the wire, never pickle)."""
 
     id: str
-    op: Literal["act", "close", "create"]
+    op: Literal["act", "close", "create", "revoke_live"]
     key_id: str
     workspace_id: str = ""
     session_id: str = ""
