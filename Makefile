@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := chromium redis-server poppler-utils fonts-dejavu-core
 PORT ?= 8080
 
-.PHONY: install lock system-packages run test test-fast lint format bench bench-npm load clean
+.PHONY: install lock system-packages node test-npm run test test-fast lint format bench bench-npm load clean
 
 install: system-packages $(STAMP)
 
@@ -59,13 +59,26 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install lint
+test: install lint test-npm
 	$(BIN)/python -m pytest -q
 
 # The suite without the tests marked slow (real processes killed and restarted, Redis taken
 # away): a quick check while developing; `make test` runs everything.
-test-fast: install
+test-fast: install test-npm
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Node and npm for the Node clients of the tests (Puppeteer) and the benches: Debian's
+# nodejs and npm when there is no npm yet (a NodeSource nodejs brings its own).
+node:
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "npm is missing. Install it as root: apt-get install nodejs npm"; exit 1; fi; \
+	  echo "Installing Debian packages: nodejs npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; \
+	}
+
+# The tests' Node clients, exactly as locked (puppeteer-core, the CDP protocol description).
+test-npm: node
+	cd tests/node && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 
 # Each benchmark compares the service with the best alternative in the same run and exits
 # non-zero when it misses a target (docs/benchmarks.md). All of them run; the summary says
@@ -73,7 +86,7 @@ test-fast: install
 BENCHES := sessions captures routing usage mcp
 
 # bench/mcp.py's baseline, Playwright MCP, exactly as its lock file pins it (never at test time).
-bench-npm:
+bench-npm: node
 	cd bench/mcp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 
 bench: install bench-npm

@@ -49,10 +49,11 @@ key once. Ctrl-C or SIGTERM stops the API and the worker first (their sessions c
 
 
 def _with_public_url(settings: Settings, host: str, port: int) -> Settings:
-    if settings.public_url:
-        return settings
+    """Settings whose public and internal URLs default to the address ``serve`` listens on."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    return settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
+    here = f"http://{shown}:{port}"
+    update = {name: here for name in ("public_url", "internal_url") if not getattr(settings, name)}
+    return settings.model_copy(update=update) if update else settings
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

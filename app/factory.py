@@ -23,8 +23,10 @@ from app.mcp.endpoint import PATH as MCP_PATH
 from app.mcp.endpoint import McpEndpoint
 from app.metrics import Metrics
 from app.redisconn import open_redis
-from app.routes import admin, captures, docs, files, health, sessions, usage
+from app.routes import admin, captures, docs, files, health, live, sessions, usage
+from app.scoped import Signer
 from app.settings import Settings
+from app.sockets import SOCKETS
 from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
 from captures.keys import CaptureKeys
@@ -70,6 +72,9 @@ def engine_config(settings: Settings, instance: str) -> EngineConfig:
         session_max_ttl_s=settings.session_max_ttl_s,
         workspace_max_sessions=settings.workspace_max_sessions,
         warm_contexts=settings.warm_contexts,
+        connect_warm=settings.connect_warm,
+        public_url=settings.public_url,
+        internal_url=settings.internal_url,
         ignore_https_errors=settings.ignore_https_errors,
         max_content_bytes=settings.max_content_bytes,
         link_ttl_s=settings.signed_url_ttl_s,
@@ -166,6 +171,8 @@ def build_state(
         storage=storage,
         captures=make_capture_service(settings, redis, storage),
         payload_box=make_payload_box(settings),
+        tokens=Signer(derive_key(settings.require_secret(), "scoped-tokens")),
+        live_links=Signer(derive_key(settings.require_secret(), "live-links")),
     )
     state.checks["redis"] = partial(ping, redis)  # on a cluster: every primary
     state.checks["browser"] = engine.is_ready
@@ -206,8 +213,9 @@ def create_app(
     bound_request_json(app)
     middleware.install(app)
     error_handlers.install(app)
-    for module in (health, docs, admin, sessions, captures, files, usage):
+    for module in (health, docs, admin, sessions, live, captures, files, usage):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(live.pages)
     mcp = McpEndpoint(VERSION)
 
     @app.while_serving
@@ -244,5 +252,7 @@ def create_app(
     # Endpoints Quart does not answer are registered on the front (route or mount).
     front = (ActionLane if action_lane else Front)(app, app.asgi_app)
     front.mount(MCP_PATH, mcp)
+    for pattern, socket in SOCKETS:
+        front.socket(pattern, socket)
     app.asgi_app = front  # type: ignore[method-assign]
     return app

@@ -40,6 +40,7 @@ from hypercorn.typing import (
     ASGISendCallable,
     HTTPScope,
     Scope,
+    WebsocketScope,
 )
 from pydantic import BaseModel, ValidationError
 from quart import Quart
@@ -70,6 +71,13 @@ Answer = Callable[
 ]
 """A route's answer: the body (status 200) and its headers, from the state, the path's
 match, the admitted caller and the parsed body; it raises to fail."""
+
+SocketHandler = Callable[
+    [AppState, re.Match[str], WebsocketScope, ASGIReceiveCallable, ASGISendCallable],
+    Awaitable[int],
+]
+"""A WebSocket endpoint: it accepts or refuses the upgrade itself, and returns the status
+it answered with (101 once accepted) for the access log."""
 
 _caller: ContextVar[Principal] = ContextVar("front_caller")
 
@@ -136,6 +144,7 @@ class Front:
         self._inner = inner
         self._routes: list[Route[Any]] = []
         self._mounts: list[tuple[str, ASGIFramework]] = []
+        self._sockets: list[tuple[re.Pattern[str], SocketHandler]] = []
 
     def route(
         self,
@@ -157,11 +166,24 @@ class Front:
             raise ValueError(f"a mount prefix starts with / and does not end with one: {prefix}")
         self._mounts.append((prefix, app))
 
+    def socket(self, pattern: str, handler: SocketHandler) -> None:
+        """Answer WebSocket requests on paths matching ``pattern`` (a regular expression,
+        matched whole) with ``handler``, which checks its own credentials."""
+        self._sockets.append((re.compile(pattern), handler))
+
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         """Answer a request of the front's, or hand it to Quart."""
         state: AppState | None = self._app.extensions.get(STATE_KEY)
+        if scope["type"] == "websocket" and state is not None:
+            for pattern, handler in self._sockets:
+                match = pattern.fullmatch(scope["path"])
+                if match is not None:
+                    with _Turn(scope) as turn:  # type: ignore[arg-type]
+                        status = await handler(state, match, scope, receive, send)
+                        record_request(state.metrics, "GET", scope["path"], status, turn.started)
+                    return
         if scope["type"] == "http" and state is not None:
             path = scope["path"]
             for route in self._routes:

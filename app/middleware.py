@@ -31,8 +31,21 @@ _AUTH_PREFIXES = ("/api/", "/v1/")
 _PUBLIC_PREFIXES = ("/v1/files/",)
 
 
-def _needs_key(path: str) -> bool:
+# A live-view token in the query is the credential of this one (SPEC section 12).
+_TOKEN_PAGE = re.compile(r"/v1/sessions/[^/]+/live")
+# Paths that are credentials themselves: logged without their secret part.
+_SECRET_PATHS = re.compile(r"^(/v1/files/|/live/)[^/]+")
+
+
+def _needs_key(path: str, method: str = "POST") -> bool:
+    if method == "GET" and _TOKEN_PAGE.fullmatch(path):
+        return False
     return path.startswith(_AUTH_PREFIXES) and not path.startswith(_PUBLIC_PREFIXES)
+
+
+def loggable_path(path: str) -> str:
+    """``path`` as the access log shows it: a signed link's token is replaced by ``…``."""
+    return _SECRET_PATHS.sub(r"\1…", path)
 
 
 def request_id_for(incoming: str) -> str:
@@ -78,7 +91,7 @@ def record_request(metrics: Metrics, method: str, path: str, status: int, starte
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     log.info(
         "request",
-        extra={"method": method, "path": path, "status": status, "ms": elapsed_ms},
+        extra={"method": method, "path": loggable_path(path), "status": status, "ms": elapsed_ms},
     )
 
 
@@ -87,7 +100,7 @@ async def _begin() -> None:
     g.started = time.perf_counter()
     g.token = request_id_var.set(g.request_id)
     g.response_headers = {}
-    if not _needs_key(request.path):
+    if not _needs_key(request.path, request.method):
         return
     admitted = await app_state().admission.admit(bearer_token())
     g.principal = admitted_principal(admitted, g.response_headers)

@@ -65,6 +65,7 @@ class SessionOptionsView(Answer):
     idle_timeout_seconds: int | None = Field(ge=1)
     proxy: bool
     bypass_bot_detection: bool
+    connect: bool = Field(description="A browser of its own, driven over CDP at `connectUrl`.")
 
 
 class ActionTally(Answer):
@@ -101,6 +102,11 @@ class SessionObject(Answer):
     current_url: str | None = Field(description="The page's URL after the latest action.")
     metadata: dict[str, Any] | SkipJsonSchema[None] = omittable("As sent at creation.")
     capture_id: str | SkipJsonSchema[None] = omittable("The capture a capture session ran.")
+    connect_url: str | SkipJsonSchema[None] = omittable(
+        "A connect session's CDP endpoint (`ws://` or `wss://`): give it to Playwright's "
+        "`connect_over_cdp` or Puppeteer's `connect` with the API key, or add `?token=` "
+        "with a `cdp` token."
+    )
 
 
 class Session(SessionObject):
@@ -241,3 +247,52 @@ class Capture(Answer):
     result: CaptureFile | SkipJsonSchema[None] = omittable()
     error: CaptureError | SkipJsonSchema[None] = omittable()
     metadata: dict[str, Any] | SkipJsonSchema[None] = omittable("As sent at creation.")
+
+
+# Connect, live view, scoped tokens ------------------------------------------------------
+
+TokenScope = Literal["cdp", "live-view", "live-interact"]
+Lifetime = Annotated[int, Field(ge=60, le=3600, description="Seconds, 60 to 3600.")]
+
+
+class Strict(BaseModel):
+    """A request body: documented camelCase names only, no loose types."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_alias=True, extra="forbid", strict=True
+    )
+
+
+class TokenRequest(Strict):
+    """Body of `POST /v1/sessions/{id}/tokens`."""
+
+    scope: TokenScope = Field(
+        description="`cdp`: `?token=` on the CDP endpoint; `live-view` / `live-interact`: "
+        "`?token=` on `GET /v1/sessions/{id}/live`, which opens a live view of that mode."
+    )
+    ttl_seconds: Lifetime = 600
+
+
+class ScopedToken(Answer):
+    """A short-lived credential for one session and one scope."""
+
+    token: str
+    scope: TokenScope
+    expires_at: Timestamp
+
+
+class LiveRequest(Strict):
+    """Body of `POST /v1/sessions/{id}/live`."""
+
+    mode: Literal["view", "interact"] = Field(
+        description="`view`: watch only; `interact`: clicks, wheel and keys reach the page."
+    )
+    ttl_seconds: Lifetime = 600
+
+
+class LiveLink(Answer):
+    """A live view link: the link itself is the credential."""
+
+    url: str = Field(description="An HTML page on this service; no API key needed.")
+    mode: Literal["view", "interact"]
+    expires_at: Timestamp

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     """Talk to a Redis Cluster (also implied by a ``redis+cluster://`` URL)."""
     instance_id: str = ""
     public_url: str = ""
+    internal_url: str = ""
+    """Where other instances reach this one (the CDP relay and the live view go to a
+    session's owner); by default the address ``serve`` listens on."""
     secret_key: SecretStr | None = None
     payload_key: SecretStr | None = None
     admin_token: SecretStr | None = None
@@ -63,6 +66,8 @@ class Settings(BaseSettings):
     session_max_ttl_s: int = Field(default=3600, ge=10, alias="SESSIONSHOT_SESSION_MAX_TTL")
     workspace_max_sessions: int = Field(default=20, ge=1)
     warm_contexts: int = Field(default=2, ge=0)
+    connect_warm: int = Field(default=1, ge=0)
+    """Browsers kept launched for ``connect`` sessions (each session has one of its own)."""
     worker_concurrency: int = Field(default=4, ge=1)
     worker_grace_s: float = Field(default=30, ge=0)
     worker_visibility_s: float | None = Field(default=None, gt=0)

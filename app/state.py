@@ -10,6 +10,7 @@ from quart import current_app
 from app.admission import Admission
 from app.keys import AppKeys
 from app.metrics import Metrics
+from app.scoped import Signer
 from app.settings import Settings
 from app.tenancy import Tenancy
 from captures.service import CaptureService
@@ -37,6 +38,10 @@ class AppState:
     storage: Storage
     captures: CaptureService
     payload_box: PayloadBox
+    tokens: Signer
+    """Scoped tokens (``POST /v1/sessions/{id}/tokens``)."""
+    live_links: Signer
+    """Live view links (``POST /v1/sessions/{id}/live``)."""
     sessions: SessionService | None = None
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     tasks: TaskSet = field(default_factory=TaskSet)
