@@ -232,6 +232,9 @@ def create_app(
             )
             state = build_state(settings, redis, tenancy, engine, storage, metrics)
             metrics.watch_warm_pool(lambda: engine.resource_counts()["warm"])
+            metrics.watch_connect(
+                lambda: engine.resource_counts()["connectWarm"], engine.connect_memory_bytes
+            )
             # Every background loop in one supervised group (closed after the sessions).
             loops = LoopGroup(RedisLink(redis), on_fatal)
             stack.push_async_callback(loops.aclose)

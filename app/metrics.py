@@ -51,9 +51,25 @@ class Metrics:
             registry=reg,
         )
 
+        self.connect_warm = Gauge(
+            "sessionshot_connect_warm_browsers",
+            "Browsers launched and waiting for connect sessions",
+            registry=reg,
+        )
+        self.connect_memory = Gauge(
+            "sessionshot_connect_memory_bytes",
+            "Resident memory of the connect sessions' browsers here, warm ones included",
+            registry=reg,
+        )
+
     def watch_warm_pool(self, size: Callable[[], int]) -> None:
         """Read the warm pool's size when scraped."""
         self.warm_contexts.set_function(size)
+
+    def watch_connect(self, warm: Callable[[], int], memory_bytes: Callable[[], int]) -> None:
+        """Read the connect browsers' count and memory when scraped."""
+        self.connect_warm.set_function(warm)
+        self.connect_memory.set_function(memory_bytes)
 
     def show_captures(self, figures: QueueFigures) -> None:
         """Set the service-wide capture gauges to what Redis answered."""

@@ -109,6 +109,7 @@ def _live_link(
 
 
 @blueprint.delete("/<session_id>/live")
+@media(204, {}, "Revoked: no live link made so far works any more.")
 @v1_errors(401, 404, 409, 429, 503)
 @session_header
 @operation_id("revokeLiveViews")

@@ -334,8 +334,17 @@ async def test_two_connect_sessions_cannot_see_each_other(
         targets = (await Cdp(ws).call("Target.getTargets"))["result"]["targetInfos"]
         assert targets and all(theirs not in t.get("url", "") for t in targets)
         await ws.close()
+    # Their browsers' memory (and the warm one's) is counted in /metrics.
+    metrics = (await a.request("GET", "/metrics")).text
+    assert gauge(metrics, "sessionshot_connect_memory_bytes") > 50 * 1024 * 1024
     for session in (one, two):
         await a.request("DELETE", f"/v1/sessions/{session['id']}", key)
+
+
+def gauge(metrics: str, name: str) -> float:
+    """A gauge's value in a Prometheus text answer."""
+    line = next(row for row in metrics.splitlines() if row.startswith(name + " "))
+    return float(line.split()[1])
 
 
 async def test_closing_the_session_closes_its_cdp_connections(

@@ -278,9 +278,10 @@ def _close_created(case: Any, response: Any, api: LiveApi) -> None:
 @pytest.mark.timeout(300)
 @schema.parametrize()
 def test_every_answer_matches_the_document(case: Any, live_api: LiveApi) -> None:
-    # Schemathesis checks nothing about an operation that documents no answer.
+    # Schemathesis checks nothing about an operation that documents no answer (a success,
+    # or the redirect that is the success of opening a live view with a token).
     documented = case.operation.definition.raw["responses"]
-    assert any(status.startswith("2") for status in documented), case.operation.label
+    assert any(status[0] in "23" for status in documented), case.operation.label
     _point_at_resources(case, live_api)
     if case.path.endswith("/actions"):
         _bound_action(case.body)
