@@ -34,8 +34,9 @@ SCALED_OBJECT_SCHEMA = KUBE_DIR / "tools" / "scaledobject.schema.yaml"
 SECRET_NAME = "sessionshot-secrets"
 KUBE_VERSION = kubernetes_validate.latest_version()
 """The newest Kubernetes release whose schemas the locked kubernetes-validate ships."""
-EXTERNAL_ENV = {"HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
-"""Variables read by Chromium and boto3 rather than by Settings."""
+EXTERNAL_ENV = {"HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "POD_IP"}
+"""Variables read by Chromium and boto3 rather than by Settings, and the pod's address that
+``SESSIONSHOT_INTERNAL_URL`` is built from."""
 SECRET_ENV = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 """Secret variables besides the ``SecretStr`` settings."""
 BASE_MEMORY_MIB = 1024
