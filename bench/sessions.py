@@ -134,7 +134,7 @@ class RawSide(Protocol):
 
 def in_process_pool(env: BenchEnv) -> PoolSize:
     """The warm pool of an in-process service, read directly (white-box)."""
-    pool = env.service.state.engine._warm
+    pool = env.service.state.engine._pages.warm
 
     async def size() -> int:
         return len(pool)
@@ -324,10 +324,10 @@ def _instrument(env: BenchEnv, probe: Probe) -> None:
     engine = state.engine
     probe.wrap(state.admission, "admit", "key check + rate limit (redis)")
     probe.wrap(engine, "create", "engine.create")
-    probe.wrap(engine._factory, "make", "  context+page (factory.make)")
+    probe.wrap(engine._pages._factory, "make", "  context+page (factory.make)")
     probe.wrap(engine._proxy, "open_endpoint", "    egress open_endpoint")
-    probe.wrap(engine._host, "new_context", "    browser new_context")
-    service_browser = engine._host._browser
+    probe.wrap(engine._pages.host, "new_context", "    browser new_context")
+    service_browser = engine._pages.host._browser
     probe.wrap(
         BrowserContext,
         "new_page",

@@ -12,10 +12,7 @@ from typing import Any
 
 from sessions import actions
 from sessions.action_models import ActionRequest, Redaction
-from sessions.browser import BrowserConfig, BrowserHost
 from sessions.config import EngineConfig
-from sessions.connect import ConnectBrowsers
-from sessions.contexts import ContextFactory, Made, WarmPool
 from sessions.egress import EgressProxy
 from sessions.errors import (
     CapacityExceeded,
@@ -30,6 +27,7 @@ from sessions.keys import SessionKeys
 from sessions.live import DomainSource, LiveSession, Outputs
 from sessions.models import SessionOptions
 from sessions.observer import NoObserver, Observer
+from sessions.pages import PageSource
 from sessions.redis_types import RedisClient
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
 from sessions.render import Rendered
@@ -69,18 +67,8 @@ class SessionEngine:
         self._domains = domains
         self.observer = observer or NoObserver()
         self._proxy = EgressProxy(config.egress)
-        self._host = BrowserHost(BrowserConfig(config.chromium_path), self._browser_crashed)
-        self._factory = ContextFactory(self._host, self._proxy, config.ignore_https_errors)
         self._tasks = TaskSet()
-        self._warm = WarmPool(self._factory, config.warm_contexts, self._tasks)
-        self._connect = ConnectBrowsers(
-            self._host.playwright,
-            self._proxy,
-            self._factory,
-            chromium_path=config.chromium_path,
-            warm=config.connect_warm,
-            tasks=self._tasks,
-        )
+        self._pages = PageSource(config, self._proxy, self._tasks, self._browser_crashed)
         self._deadlines = DeadlineQueue(self._due)
         self._live: dict[str, LiveSession] = {}
         self._accepting = False
@@ -91,10 +79,8 @@ class SessionEngine:
         """Start the egress proxy, the browser, the warm pool and the deadline loop (in the
         process's supervised ``loops``, which stop it)."""
         await self._proxy.start()
-        await self._host.start()
+        await self._pages.start()
         loops.add("session-deadlines", self._deadlines.run)
-        self._warm.refill()
-        self._connect.refill()
         self._accepting = True
 
     async def aclose(self, reason: CloseReason = CloseReason.SHUTDOWN) -> None:
@@ -104,15 +90,14 @@ class SessionEngine:
             *(self._close_live(s, reason) for s in list(self._live.values())),
             return_exceptions=True,
         )
-        await self._warm.aclose()
-        await self._connect.aclose()
+        await self._pages.close_pools()
         await self._tasks.aclose()
-        await self._host.aclose()
+        await self._pages.host.aclose()
         await self._proxy.aclose()
 
     async def is_ready(self) -> bool:
         """Readiness: the browser is connected."""
-        return await self._host.is_ready()
+        return await self._pages.host.is_ready()
 
     def holds(self, session_id: str) -> bool:
         """True when the session lives in this instance's browser."""
@@ -125,21 +110,19 @@ class SessionEngine:
 
     def browser_pid(self) -> int | None:
         """The browser's process id (for operations and tests)."""
-        return self._host.browser_pid()
+        return self._pages.host.browser_pid()
 
     def resource_counts(self) -> dict[str, int]:
         """Open contexts, warm contexts and background tasks (for leak checks)."""
         return {
-            "contexts": self._host.context_count(),
-            "warm": len(self._warm),
-            "connectWarm": len(self._connect),
+            **self._pages.counts(),
             "tasks": len(self._tasks),
             "sessions": len(self._live),
         }
 
     def connect_memory_bytes(self) -> int:
         """Resident memory of the connect browsers here (their own processes)."""
-        return self._connect.memory_bytes()
+        return self._pages.connect_memory_bytes()
 
     def held(self, session_id: str) -> LiveSession | None:
         """A session open in this instance's browsers (the relay and the live view)."""
@@ -169,7 +152,7 @@ class SessionEngine:
             raise CapacityExceeded()
         created_ms = now_ms()
         session_id = f"sess_{uuid.uuid4()}"
-        made = await self._context_for(options, session_id)
+        made = await self._pages.make(options, session_id)
         started_ms = now_ms()
         expires_ms = started_ms + options.max_ttl_seconds * 1000
         fields = {
@@ -193,7 +176,7 @@ class SessionEngine:
         if options.metadata is not None:
             fields["metadata"] = json.dumps(options.metadata)
         if not await self.registry.create(fields, self.config.workspace_max_sessions):
-            await self._discard(made, "workspace limit")
+            await self._pages.discard(made, "workspace limit")
             raise ConcurrencyLimited()
         live = LiveSession(
             id=session_id,
@@ -216,16 +199,6 @@ class SessionEngine:
         self._deadlines.set(session_id, live.deadline())
         self.observer.session_started(kind)
         return SessionRecord(fields)  # exactly what was stored: no read-back
-
-    async def _context_for(self, options: SessionOptions, session_id: str) -> Made:
-        if options.connect:
-            return await self._connect.make(options, session_id)
-        made = self._warm.take() if options.is_default else None
-        if made is not None and made.context.browser and made.context.browser.is_connected():
-            self._proxy.retag(made.tag, session_id)
-            made.tag = session_id
-            return made
-        return await self._factory.make(options, session_id)
 
     async def get(self, key_id: str, session_id: str) -> SessionRecord:
         """A session of ``key_id`` (404 for anyone else)."""
@@ -381,7 +354,7 @@ class SessionEngine:
             raise SessionNotFound()
         changed, final = await asyncio.shield(self.registry.close(record, reason, now_ms()))
         if self._live.pop(live.id, None) is not None:
-            await self._discard(live.made, reason.value)
+            await self._pages.discard(live.made, reason.value)
         if changed:
             self.observer.session_closed(final.kind, int(final.raw.get("billedCredits", 0)))
             log.info(
@@ -402,7 +375,7 @@ class SessionEngine:
         live.closing = True
         self._deadlines.discard(live.id)
         if self._live.pop(live.id, None) is not None:
-            await self._discard(live.made, "record_lost")
+            await self._pages.discard(live.made, "record_lost")
             self.observer.session_closed(live.kind, 0)
             log.warning("session record lost", extra={"event": "record_lost", "sessionId": live.id})
 
@@ -421,12 +394,6 @@ class SessionEngine:
             return
         self._tasks.spawn(self._close_live(live, reason), name=f"expire-{session_id}")
 
-    async def _discard(self, made: Made, reason: str) -> None:
-        if made.cdp_url is not None:
-            await self._connect.discard(made, reason)
-        else:
-            await self._factory.discard(made, reason)
-
     def _crashed(self, live: LiveSession) -> None:
         if not live.closing and self._live.get(live.id) is live:
             self._tasks.spawn(
@@ -434,10 +401,10 @@ class SessionEngine:
             )
 
     async def _browser_crashed(self) -> None:
-        await self._warm.drain()
+        await self._pages.warm.drain()
         shared = [s for s in self._live.values() if s.made.cdp_url is None]
         await asyncio.gather(
             *(self._close_live(s, CloseReason.BROWSER_CRASHED) for s in shared),
             return_exceptions=True,
         )
-        self._warm.refill()
+        self._pages.warm.refill()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import shutil
+import signal
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +26,7 @@ from websockets.exceptions import InvalidStatus
 from tests.conftest import browser_overrides
 from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance
-from tests.support.procs import RedisServer
+from tests.support.procs import RedisServer, descendants
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
@@ -395,3 +397,51 @@ async def test_puppeteer_connects(
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout.strip().splitlines()[-1])["title"] == "Form page"
     await a.request("DELETE", f"/v1/sessions/{session['id']}", key)
+
+
+def connect_browsers(inst: Instance) -> set[int]:
+    """The main processes of ``inst``'s connect browsers (sessions' and warm ones)."""
+    found = set()
+    for pid in descendants(inst.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        launched_here = any(
+            arg.startswith(b"--user-data-dir=") and b"sessionshot-connect-" in arg for arg in argv
+        )
+        if launched_here and not any(arg.startswith(b"--type=") for arg in argv):
+            found.add(pid)
+    return found
+
+
+@pytest.mark.slow
+async def test_a_crashed_connect_browser_closes_its_session_alone(
+    cluster: Cluster, key: str, target_site: TargetSite
+) -> None:
+    (c,) = await cluster.start("c")
+    try:
+        plain = (await c.create_session(key)).json()
+        session = await connect_session(c, key)
+        browsers = connect_browsers(c)
+        assert len(browsers) == 2  # the session's and the warm one
+        for pid in browsers:
+            os.kill(pid, signal.SIGKILL)
+
+        async def crashed() -> bool:
+            found = (await c.get_session(key, session["id"])).json()
+            return bool(found["status"] == "closed" and found["closeReason"] == "browser_crashed")
+
+        await eventually(crashed, 20, "the connect session closed as browser_crashed")
+        assert (await c.get_session(key, plain["id"])).json()["status"] == "active"
+        moved = await c.act(key, plain["id"], "goto", url=target_site.url("/form"))
+        assert moved.status_code == 200, moved.text
+        # The instance still makes connect sessions, and they work.
+        again = await connect_session(c, key)
+        ws = await raw_cdp(again["connectUrl"], key)
+        assert "product" in (await Cdp(ws).call("Browser.getVersion"))["result"]
+        await ws.close()
+        for sid in (plain["id"], again["id"]):
+            await c.request("DELETE", f"/v1/sessions/{sid}", key)
+    finally:
+        await cluster.terminate(c)

@@ -32,6 +32,7 @@ async def test_defaults_and_shape(browser_service: Service) -> None:
         "idleTimeoutSeconds": None,
         "proxy": False,
         "bypassBotDetection": False,
+        "connect": False,
     }
     assert session["actionBreakdown"] == {} and session["actionCount"] == 0
     assert session["kind"] == "live" and 299 <= session["expiresInSeconds"] <= 300
