@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,9 @@ from sessions.timefmt import now_ms
 from storage import Storage
 
 log = logging.getLogger(__name__)
+
+FinalHook = Callable[[CaptureRecord, CaptureStatus], Awaitable[None]]
+"""Told once when a capture reached its final state (webhook events)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class CaptureService:
         self._box = box
         self._storage = storage
         self._link_ttl_s = link_ttl_s
+        self.on_final: FinalHook | None = None
 
     # The API's side.
 
@@ -172,7 +176,10 @@ class CaptureService:
         # refuses it when another attempt got there first.
         check_transition(attempt.record.status, status)
         record = attempt.record
-        return await self.store.finish(record.id, status, extra, record.created_ms, attempt.number)
+        done = await self.store.finish(record.id, status, extra, record.created_ms, attempt.number)
+        if done and self.on_final is not None:
+            await self.on_final(record, status)
+        return done
 
 
 def queue_figures(stats: Any, groups: Any) -> QueueFigures:

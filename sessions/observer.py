@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sessions.registry import SessionRecord
 
 
-class Observer(Protocol):
-    """Receives the engine's events (metrics live in the app)."""
+class Counters(Protocol):
+    """Receives the engine's events that are counted (metrics live in the app)."""
 
     def session_started(self, kind: str) -> None:
         """A session was created."""
@@ -19,6 +22,13 @@ class Observer(Protocol):
 
     def request_routed(self) -> None:
         """A request was forwarded to the session's owner."""
+
+
+class Observer(Counters, Protocol):
+    """Receives the engine's events: the counted ones, and each session's final record."""
+
+    async def session_final(self, record: SessionRecord) -> None:
+        """A session was closed and billed by this process: its final record, once."""
 
 
 class NoObserver:
@@ -34,4 +44,7 @@ class NoObserver:
         pass
 
     def request_routed(self) -> None:
+        pass
+
+    async def session_final(self, record: SessionRecord) -> None:
         pass
