@@ -19,6 +19,7 @@ from typing import Any
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
 
 from app.wsio import close_client, first_of, loose
 from sessions.cdp_rules import CLIENT_ID_LIMIT, error_reply, screen, success_reply
@@ -64,11 +65,16 @@ class _OwnCalls:
 
 async def relay_browser(
     url: str, receive: ASGIReceiveCallable, send: ASGISendCallable, on_activity: Callable[[], None]
-) -> None:
-    """Accept the client and relay it to the browser at ``url`` until either side closes."""
-    async with connect(
-        url, max_size=None, compression=None, ping_interval=None, open_timeout=OPEN_TIMEOUT_S
-    ) as browser:
+) -> bool:
+    """Accept the client and relay it to the browser at ``url`` until either side closes;
+    False, with the client not accepted, when the browser does not answer."""
+    try:
+        browser = await connect(
+            url, max_size=None, compression=None, ping_interval=None, open_timeout=OPEN_TIMEOUT_S
+        )
+    except (OSError, TimeoutError, WebSocketException):
+        return False
+    async with browser:
         await loose(send)({"type": "websocket.accept"})
         relay = _Relay(browser, send, on_activity)
         try:
@@ -77,6 +83,7 @@ async def relay_browser(
             for task in relay.tasks:
                 task.cancel()
         await close_client(send)
+    return True
 
 
 class _Relay:

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -64,19 +65,21 @@ async def serve_cdp(
     """``GET /v1/sessions/{id}/cdp``: the session's browser, relayed."""
     session_id = match["sid"]
     headers = first_headers(scope["headers"])
+    service = state.sessions
+    assert service is not None
     try:
         record = await _cdp_record(state, session_id, headers, _query(scope, "token"))
-        service = state.sessions
-        assert service is not None
         live = service.engine.held(session_id)
-        if live is not None and live.made.cdp_url is not None:
-            await relay_browser(
-                live.made.cdp_url, receive, send, lambda: service.engine.touch(session_id)
-            )
-            return 101
-        target = await _owner_url(state, record, headers)
+        if live is None or live.made.cdp_url is None:
+            target = await _owner_url(state, record, headers)
     except Exception as err:  # every refusal in the documented shape
         return await deny(send, scope, api_error_of(err))
+    if live is not None and live.made.cdp_url is not None:
+        on_activity = partial(service.engine.touch, session_id)
+        if not await relay_browser(live.made.cdp_url, receive, send, on_activity):
+            # Its browser is gone: the session is closing as browser_crashed.
+            return await deny(send, scope, api_error_of(OwnerUnavailable()))
+        return 101
     return await relay_hop(
         target + _path_and_query(scope), _hop_headers(headers), receive, send, scope
     )
