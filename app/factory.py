@@ -23,7 +23,8 @@ from app.mcp.endpoint import PATH as MCP_PATH
 from app.mcp.endpoint import McpEndpoint
 from app.metrics import Metrics
 from app.redisconn import open_redis
-from app.routes import admin, captures, docs, files, health, live, sessions, usage
+from app.routes import admin, captures, docs, files, health, live, sessions, usage, webhooks
+from app.routes.webhooks import WEBHOOKS_KEY
 from app.scoped import Signer
 from app.settings import Settings
 from app.sockets import SOCKETS
@@ -31,6 +32,7 @@ from app.state import STATE_KEY, AppState
 from app.tenancy import Tenancy
 from captures.keys import CaptureKeys
 from captures.service import CaptureService
+from captures.webhooks import SessionEvents, Webhooks, event_recorder, open_webhooks
 from sessions.cluster import SessionService
 from sessions.config import EngineConfig
 from sessions.credits import CreditPolicy
@@ -122,13 +124,28 @@ def make_payload_box(settings: Settings) -> PayloadBox:
 def make_capture_service(
     settings: Settings, redis: RedisClient, storage: Storage
 ) -> CaptureService:
-    """Capture records, payloads and the job queue on ``redis``."""
-    return CaptureService(
+    """Capture records, payloads and the job queue on ``redis``; a capture's final state
+    becomes its webhook deliveries."""
+    box = make_payload_box(settings)
+    service = CaptureService(
+        redis, CaptureKeys(settings.redis_prefix), box, storage, settings.signed_url_ttl_s
+    )
+    recorder = event_recorder(redis, settings.redis_prefix, box, settings.webhook_backoff)
+    service.on_final = recorder.capture_final
+    return service
+
+
+def make_webhooks(settings: Settings, redis: RedisClient, storage: Storage) -> Webhooks:
+    """Webhook endpoints, events and the delivery loop of one process (through an egress
+    guard with the sessions' policy)."""
+    return open_webhooks(
         redis,
-        CaptureKeys(settings.redis_prefix),
+        settings.redis_prefix,
         make_payload_box(settings),
-        storage,
-        settings.signed_url_ttl_s,
+        make_capture_service(settings, redis, storage),
+        engine_config(settings, "webhooks").egress,
+        verify_tls=not settings.ignore_https_errors,
+        backoff_s=settings.webhook_backoff,
     )
 
 
@@ -213,7 +230,7 @@ def create_app(
     bound_request_json(app)
     middleware.install(app)
     error_handlers.install(app)
-    for module in (health, docs, admin, sessions, live, captures, files, usage):
+    for module in (health, docs, admin, sessions, live, captures, files, usage, webhooks):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(live.pages)
     mcp = McpEndpoint(VERSION)
@@ -223,12 +240,13 @@ def create_app(
         async with AsyncExitStack() as stack:
             redis, storage, tenancy = open_backends(stack, settings)
             metrics = Metrics()
+            hooks = make_webhooks(settings, redis, storage)
             engine = SessionEngine(
                 engine_config(settings, instance_id(settings)),
                 redis,
                 storage,
                 tenancy.active_domains,
-                observer=metrics,
+                observer=SessionEvents(metrics, hooks.events),
             )
             state = build_state(settings, redis, tenancy, engine, storage, metrics)
             metrics.watch_warm_pool(lambda: engine.resource_counts()["warm"])
@@ -247,6 +265,9 @@ def create_app(
             state.sessions = sessions_service
             stack.push_async_callback(state.tasks.aclose)
             loops.add("capture-events", state.captures.events.run)
+            loops.add("webhook-deliveries", hooks.deliverer.run)
+            app.extensions[WEBHOOKS_KEY] = hooks
+            stack.callback(app.extensions.pop, WEBHOOKS_KEY, None)
             await stack.enter_async_context(mcp.running(state))
             app.extensions[STATE_KEY] = state
             stack.callback(app.extensions.pop, STATE_KEY, None)

@@ -296,3 +296,54 @@ class LiveLink(Answer):
     url: str = Field(description="An HTML page on this service; no API key needed.")
     mode: Literal["view", "interact"]
     expires_at: Timestamp
+
+
+# Webhooks -----------------------------------------------------------------------------
+
+WebhookEvent = Literal["capture.completed", "capture.failed", "session.closed"]
+
+
+class WebhookEndpoint(Answer):
+    """A webhook endpoint of the workspace (its secret is shown only when made)."""
+
+    id: str = Field(pattern=r"^wh_")
+    url: str = Field(description="Where deliveries are POSTed.")
+    events: list[WebhookEvent]
+    created_at: Timestamp
+
+
+class WebhookWithSecret(WebhookEndpoint):
+    """A webhook endpoint with its signing secret: shown only here, keep it."""
+
+    secret: str = Field(
+        pattern=r"^whsec_",
+        description="Verify deliveries with it (Standard Webhooks). After a rotation the "
+        "previous secret also signs for 24 h: `webhook-signature` then holds both.",
+    )
+
+
+class WebhookList(Answer):
+    """The workspace's webhook endpoints, oldest first."""
+
+    webhooks: list[WebhookEndpoint]
+
+
+class WebhookDelivery(Answer):
+    """One event sent (or being sent) to an endpoint; every attempt has the same
+    `webhook-id`, this `id`."""
+
+    id: str = Field(pattern=r"^msg_")
+    event: Literal["capture.completed", "capture.failed", "session.closed", "webhook.test"]
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int = Field(ge=0, description="Attempts made so far (7 at most).")
+    last_status_code: int | None = Field(
+        description="The HTTP status of the last answer; null before any, or when the last "
+        "attempt got none (timeout, connection refused, address refused by the egress guard)."
+    )
+    next_attempt_at: Timestamp | None = Field(description="Null once final.")
+
+
+class WebhookDeliveries(Answer):
+    """The endpoint's last 100 deliveries, newest first."""
+
+    deliveries: list[WebhookDelivery]

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from captures.webhooks.schedule import DEFAULT_BACKOFF_S, parse_backoff
+
 _RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
 
@@ -91,6 +93,9 @@ class Settings(BaseSettings):
     target_allow_cidrs: str = ""
     host_map: str = ""
     ignore_https_errors: bool = False
+    webhook_backoff_s: str = DEFAULT_BACKOFF_S
+    """Delays between webhook delivery attempts, seconds, comma-separated (one attempt
+    more than delays)."""
 
     credits_min: int = Field(default=1, ge=0)
     credit_seconds: int = Field(default=60, ge=1)
@@ -105,6 +110,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_rate(cls, value: str) -> str:
         parse_rate(value)
+        return value
+
+    @field_validator("webhook_backoff_s")
+    @classmethod
+    def _check_backoff(cls, value: str) -> str:
+        parse_backoff(value)
         return value
 
     @field_validator("target_allow_cidrs")
@@ -139,6 +150,11 @@ class Settings(BaseSettings):
     def visibility_s(self) -> float:
         """Idle time after which a worker's unacknowledged job counts as abandoned."""
         return self.worker_visibility_s or self.capture_timeout_s + 30
+
+    @property
+    def webhook_backoff(self) -> tuple[float, ...]:
+        """The webhook backoff delays in seconds."""
+        return parse_backoff(self.webhook_backoff_s)
 
     @property
     def rate(self) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from app.factory import (
     heartbeat_s,
     instance_id,
     make_capture_service,
+    make_webhooks,
     open_backends,
 )
 from app.redisconn import check_redis_mode
@@ -77,6 +78,7 @@ async def run_worker(settings: Settings, concurrency: int) -> int:
         await worker.join_group()
         loops.add("heartbeat", heart.run)
         loops.add("keep-claimed", worker.keep_claimed)
+        loops.add("webhook-deliveries", make_webhooks(settings, redis, storage).deliverer.run)
         loops.add("storage-retention", lambda: sweep_storage(storage, settings.storage_retention_s))
         claiming = loops.add("capture-claims", lambda: worker.run(stop))
         log.info(
