@@ -12,6 +12,7 @@ from captures.webhooks.endpoints import EndpointStore
 from captures.webhooks.schedule import Delivery, DeliveryStatus, Schedule
 from captures.webhooks.sender import TIMEOUT_S, Outcome, Sender
 from sessions.egress import EgressPolicy, EgressProxy
+from sessions.supervisor import is_outage
 from sessions.tasks import TaskSet
 from sessions.timefmt import iso_ms, now_ms
 
@@ -95,7 +96,16 @@ class Deliverer:
         if endpoint is None:  # removed since: nothing to send to
             await self._schedule.drop(ws_id, delivery_id)
             return
-        body = await self._body(delivery)
+        try:
+            body = await self._body(delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            if is_outage(err):
+                raise  # the lease brings it back once Redis answers
+            log.exception("webhook body failed", extra={"deliveryId": delivery.id})
+            await self._schedule.attempted(delivery, None, False)
+            return
         outcome = await sender.send(
             endpoint.url, delivery.id, body, endpoint.signing_secrets(now_ms())
         )

@@ -3,14 +3,18 @@ billed, and a test on demand."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 
 from captures.records import CaptureRecord, CaptureStatus
 from captures.webhooks.endpoints import Endpoint, EndpointStore
-from captures.webhooks.schedule import Schedule
+from captures.webhooks.schedule import Delivery, Schedule
 from sessions.observer import Counters
 from sessions.registry import SessionRecord
+
+log = logging.getLogger(__name__)
 
 TEST_EVENT = "webhook.test"
 _IDS = uuid.UUID("6d1f7c1e-52b1-4f7e-9a43-5d0f3b0b7a21")
@@ -56,13 +60,13 @@ class WebhookEvents:
             )
         self._wake()
 
-    async def test(self, ws_id: str, endpoint: Endpoint) -> str:
-        """A ``webhook.test`` delivery to ``endpoint``; its id."""
+    async def test(self, ws_id: str, endpoint: Endpoint) -> Delivery:
+        """A ``webhook.test`` delivery to ``endpoint``, as recorded (not attempted yet)."""
         test_id = f"msg_{uuid.uuid4().hex}"
         data = {"endpointId": endpoint.id, "message": "A test event from SessionShot."}
-        await self._schedule.add(ws_id, test_id, endpoint.id, TEST_EVENT, data=data)
+        delivery = await self._schedule.add(ws_id, test_id, endpoint.id, TEST_EVENT, data=data)
         self._wake()
-        return test_id
+        return delivery
 
     async def _subscribed(self, ws_id: str, event: str) -> list[Endpoint]:
         return [e for e in await self._endpoints.list_for(ws_id) if event in e.events]
@@ -93,5 +97,14 @@ class SessionEvents:
         self._counters.request_routed()
 
     async def session_final(self, record: SessionRecord) -> None:
-        """Deliveries of ``session.closed``."""
-        await self._events.session_closed(record)
+        """Deliveries of ``session.closed``. The session is closed and billed already: a
+        failure to record them is logged, never the close's failure."""
+        try:
+            await self._events.session_closed(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            log.error(
+                "webhook events not recorded",
+                extra={"sessionId": record.id, "errorType": type(err).__name__},
+            )

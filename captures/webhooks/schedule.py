@@ -167,8 +167,8 @@ class Schedule:
         *,
         ref: str = "",
         data: dict[str, Any] | None = None,
-    ) -> None:
-        """A new delivery, due now (idempotent for the same id)."""
+    ) -> Delivery:
+        """A new delivery, due now (idempotent for the same id); as recorded."""
         now = now_ms()
         values = {
             "id": delivery_id,
@@ -187,6 +187,7 @@ class Schedule:
         # Scheduled even when the record existed: a crash between the two steps must not
         # leave a delivery that nothing will ever attempt (a final one is dropped unsent).
         await self._redis.zadd(self.keys.schedule(), {f"{ws_id} {delivery_id}": now}, nx=True)
+        return Delivery(values, ws_id)
 
     async def claim(self, count: int, lease_s: float) -> list[tuple[str, str]]:
         """Up to ``count`` due deliveries as ``(workspace, delivery id)``, leased."""
@@ -248,8 +249,3 @@ class DeliveryLog:
                 pipe.hgetall(self.keys.delivery(ws_id, text(delivery_id)))
             rows: list[Any] = await pipe.execute()
         return [Delivery(text_dict(row), ws_id).public() for row in rows if row]
-
-    async def one(self, ws_id: str, delivery_id: str) -> dict[str, Any] | None:
-        """One delivery as the log shows it, or None."""
-        raw: Any = await self._redis.hgetall(self.keys.delivery(ws_id, delivery_id))
-        return Delivery(text_dict(raw), ws_id).public() if raw else None
