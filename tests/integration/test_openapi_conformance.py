@@ -12,7 +12,9 @@ soon as they are made, a low limit of active sessions.
 Network: the key's only allowed domain is ``app.test``, mapped to the local test site on
 127.0.0.1; the admin operations only ever touch a workspace of their own (and values read
 from answers are never reused), so no case can widen what the browser may reach; the
-canary on 127.0.0.2 must see no connection.
+canary on 127.0.0.2 must see no connection. Every webhook endpoint a case can create points
+at the local test site (an https URL of a generated host never reaches the server), and
+deliveries go through the egress guard.
 """
 
 from __future__ import annotations
@@ -102,6 +104,9 @@ class LiveApi:
     capture_id: str
     playground_workspace: str
     playground_key: str
+    webhook: str
+    deletable_webhook: str
+    webhook_url: str
 
 
 def _json(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -123,6 +128,9 @@ async def _prepare(service: Service, site: TargetSite) -> LiveApi:
     )
     playground = await service.admin("POST", "/admin/workspaces", json={"name": "playground"})
     spare = await service.admin("POST", f"/admin/workspaces/{playground['id']}/keys", json={})
+    hook = {"url": site.url("/webhook"), "events": ["capture.completed"]}
+    webhooks = [_json(await http.post("/api/webhooks", headers=auth, json=hook), 201)]
+    webhooks.append(_json(await http.post("/api/webhooks", headers=auth, json=hook), 201))
     return LiveApi(
         base_url=service.base_url,
         api_key=key,
@@ -132,6 +140,9 @@ async def _prepare(service: Service, site: TargetSite) -> LiveApi:
         capture_id=capture["id"],
         playground_workspace=playground["id"],
         playground_key=spare["id"],
+        webhook=webhooks[0]["id"],
+        deletable_webhook=webhooks[1]["id"],
+        webhook_url=site.url("/webhook"),
     )
 
 
@@ -211,6 +222,9 @@ def _point_at_resources(case: Any, api: LiveApi) -> None:
         params["session_id"] = _pick(params["session_id"], api.closable_session)
     elif path == "/api/captures/{capture_id}":
         params["capture_id"] = _pick(params["capture_id"], api.capture_id)
+    elif "webhook_id" in params:
+        real = api.deletable_webhook if method == "DELETE" else api.webhook
+        params["webhook_id"] = _pick(params["webhook_id"], real)
 
 
 def _bound_action(body: Any) -> None:
@@ -233,13 +247,16 @@ def _bound_action(body: Any) -> None:
         payload["expression"] = "1"
 
 
-def _steer_inputs(case: Any) -> None:
+def _steer_inputs(case: Any, api: LiveApi) -> None:
     """Most captures aim at the allowed domain and most reports at a valid range, so the
     successful answers are checked too (random hosts and dates are all refused)."""
     body, query = case.body, case.query
     if case.path == "/api/captures" and isinstance(body, dict):
         if isinstance(body.get("url"), str):
             body["url"] = _pick(body["url"], "https://app.test/")
+    if case.path == "/api/webhooks" and isinstance(body, dict) and isinstance(body.get("url"), str):
+        # Never a generated host: an endpoint made here gets the run's session.closed events.
+        body["url"] = api.webhook_url if len(body["url"]) % 4 else "http://app.test/webhook"
     if case.path.endswith("/usage") and isinstance(query, dict):
         if isinstance(query.get("from"), str) and _pick(query["from"], "") == "":
             query.update({"from": "2026-01-01", "to": "2026-01-03T12:00:00Z"})
@@ -285,7 +302,7 @@ def test_every_answer_matches_the_document(case: Any, live_api: LiveApi) -> None
     _point_at_resources(case, live_api)
     if case.path.endswith("/actions"):
         _bound_action(case.body)
-    _steer_inputs(case)
+    _steer_inputs(case, live_api)
     _bound_query(case)
     case.headers = {**(case.headers or {}), **_credentials(case.path, live_api)}
     response = case.call(base_url=live_api.base_url, timeout=60)
