@@ -13,6 +13,7 @@ repository root ahead of ``bench/`` on ``sys.path`` (see ``bench/sessions.py``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import itertools
 import json
@@ -21,9 +22,10 @@ import os
 import platform
 import random
 import secrets
+import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,6 +72,7 @@ class Stats:
 
     n: int
     p50: float
+    p90: float
     p95: float
     mean: float
     min: float
@@ -81,6 +84,7 @@ class Stats:
         return cls(
             n=len(samples_ms),
             p50=percentile(samples_ms, 50),
+            p90=percentile(samples_ms, 90),
             p95=percentile(samples_ms, 95),
             mean=sum(samples_ms) / len(samples_ms),
             min=min(samples_ms),
@@ -217,22 +221,21 @@ def ratio_row(measure: str, side: str, stats: Stats, base: Stats, target: Target
     return Row(measure, side, stats, ratio, target.text, target.met(stats.p50, base.p50))
 
 
-def _ms(value: float) -> str:
-    return f"{value:.1f}"
-
-
-def markdown_table(rows: Sequence[Row]) -> str:
-    """The rows as a Markdown table (ratios against each measure's baseline)."""
+def markdown_table(rows: Sequence[Row], tail: str = "p95", digits: int = 1) -> str:
+    """The rows as a Markdown table (ratios against each measure's baseline); ``tail`` is
+    the high percentile shown beside p50 (``"p90"`` or ``"p95"``), ``digits`` the
+    milliseconds' decimals."""
     lines = [
-        "| measure | side | n | p50 ms | p95 ms | ratio (p50) | target | result |",
+        f"| measure | side | n | p50 ms | {tail} ms | ratio (p50) | target | result |",
         "|---|---|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         ratio = "" if row.ratio is None else f"{row.ratio:.2f}"
         result = "" if row.passed is None else ("pass" if row.passed else "**FAIL**")
+        high = getattr(row.stats, tail)
         lines.append(
-            f"| {row.measure} | {row.side} | {row.stats.n} | {_ms(row.stats.p50)} "
-            f"| {_ms(row.stats.p95)} | {ratio} | {row.target} | {result} |"
+            f"| {row.measure} | {row.side} | {row.stats.n} | {row.stats.p50:.{digits}f} "
+            f"| {high:.{digits}f} | {ratio} | {row.target} | {result} |"
         )
     return "\n".join(lines)
 
@@ -308,6 +311,33 @@ def _jsonable(value: object) -> object:
     if isinstance(value, Stats):
         return asdict(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- a quiet machine
+
+QUIET = Path("/tmp/bench.quiet")
+"""While this file exists someone is measuring: nobody else starts a browser or heavy work."""
+
+
+@contextlib.contextmanager
+def quiet_machine(
+    owner: str, max_load: float | None = None, poll_s: float = 15.0
+) -> Iterator[None]:
+    """Wait while someone else measures (:data:`QUIET` exists), then hold the file, and
+    with ``max_load`` wait until the 1-minute load average is below it (work that sees
+    the file pauses) before measuring; the file goes at the end."""
+    while QUIET.exists():
+        print(f"waiting: {QUIET} exists (someone is measuring)", file=sys.stderr)
+        time.sleep(poll_s)
+    QUIET.write_text(f"{owner} pid {os.getpid()}\n")
+    try:
+        while max_load is not None and os.getloadavg()[0] >= max_load:
+            print(f"waiting: load average {loadavg()}, above {max_load}", file=sys.stderr)
+            time.sleep(poll_s)
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            QUIET.unlink()
 
 
 # --------------------------------------------------------------------------- probes
@@ -545,12 +575,17 @@ class ServeApi:
     def __init__(self, http: LeanHttp) -> None:
         self.http = http
 
-    async def create(self, body: dict[str, Any]) -> str:
-        """Create a session; its id."""
+    async def open(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a session; its object."""
         status, answer = await self.http.request("POST", "/v1/sessions", body)
         if status != 201:
             raise RuntimeError(f"create answered {status}: {answer}")
-        session_id: str = answer["id"]
+        session: dict[str, Any] = answer
+        return session
+
+    async def create(self, body: dict[str, Any]) -> str:
+        """Create a session; its id."""
+        session_id: str = (await self.open(body))["id"]
         return session_id
 
     async def act(self, session_id: str, action: dict[str, Any]) -> dict[str, Any]:
@@ -579,6 +614,8 @@ class ServeEnv:
     instances: dict[str, Instance]
     raw: Browser
     api_key: str
+    playwright: Playwright
+    """The bench's own Playwright (its driver runs the raw browser)."""
 
     @property
     def site(self) -> TargetSite:
@@ -601,10 +638,11 @@ class ServeEnv:
 
 @asynccontextmanager
 async def serve_env(
-    ids: Sequence[str], warm_contexts: int, log_level: str = "WARNING"
+    ids: Sequence[str], warm_contexts: int, log_level: str = "WARNING", **overrides: Any
 ) -> AsyncIterator[ServeEnv]:
     """Redis, the sites, one ``sessionshot serve`` per id (each with its own browser) and a
-    raw Chromium with the service's flags; all stopped on exit."""
+    raw Chromium with the service's flags; all stopped on exit. ``overrides`` are further
+    settings of every instance."""
     configure_logging("WARNING")
     async with AsyncExitStack() as stack:
         backing = await start_backing(stack)
@@ -620,12 +658,13 @@ async def serve_env(
             warm_contexts=warm_contexts,
             rate_limit=BENCH_RATE_LIMIT,
             log_level=log_level,
+            **overrides,
         )
         stack.push_async_callback(cluster.aclose)
         started = await cluster.start(*ids)
         _, api_key = await cluster.new_key(BENCH_DOMAINS)
-        _, raw = await start_raw(stack, cluster.settings.chromium_path, site, canary)
-        yield ServeEnv(backing, cluster, {i.id: i for i in started}, raw, api_key)
+        playwright, raw = await start_raw(stack, cluster.settings.chromium_path, site, canary)
+        yield ServeEnv(backing, cluster, {i.id: i for i in started}, raw, api_key, playwright)
 
 
 def access_log_ms(instance: Instance, path_part: str) -> list[float]:
