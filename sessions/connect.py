@@ -37,6 +37,9 @@ DEBUGGING_FLAGS = ("--remote-debugging-port=0", "--remote-debugging-address=127.
 """The browser-level DevTools WebSocket the relay connects to: loopback only, a free port."""
 PORT_FILE = "DevToolsActivePort"
 """Where Chromium writes its DevTools port and browser path, in its profile folder."""
+REFILL_DELAY_S = 1.0
+"""A warm browser taken is replaced this long after: launching one costs a core for a few
+hundred ms, which would otherwise compete with the new session's first steps."""
 
 
 class ConnectBrowsers:
@@ -62,6 +65,8 @@ class ConnectBrowsers:
         self._filling = 0
         self._closed = False
         self._open: dict[str, Made] = {}
+        self._closing: set[asyncio.Future[None]] = set()
+        self._refill_timer: asyncio.TimerHandle | None = None
 
     async def make(self, options: SessionOptions, tag: str) -> Made:
         """A browser for ``options`` whose egress endpoint is tagged ``tag``."""
@@ -77,14 +82,23 @@ class ConnectBrowsers:
         return made
 
     def _take(self) -> Made | None:
+        self._refill_later()
         while self._ready:
             made = self._ready.pop()
             if made.context.browser is None or made.context.browser.is_connected():
-                self.refill()
                 return made
             self._tasks.spawn(self._close(made, "browser gone"), name="connect-discard")
-        self.refill()
         return None
+
+    def _refill_later(self) -> None:
+        if self._refill_timer is None and not self._closed:
+            self._refill_timer = asyncio.get_running_loop().call_later(
+                REFILL_DELAY_S, self._refill_due
+            )
+
+    def _refill_due(self) -> None:
+        self._refill_timer = None
+        self.refill()
 
     async def _launch(self, options: SessionOptions, tag: str) -> Made:
         endpoint = await self._proxy.open_endpoint(tag, upstream=options.proxy)
@@ -139,9 +153,13 @@ class ConnectBrowsers:
         self._ready.append(made)
 
     async def discard(self, made: Made, reason: str) -> None:
-        """Close a session's browser, its endpoint and its profile (shielded)."""
+        """Close a session's browser, its endpoint and its profile. The session is closed
+        and billed already: its browser goes down in the background (the caller's answer
+        does not wait for the process to exit), and :meth:`aclose` waits for it."""
         self._open.pop(made.tag, None)
-        await asyncio.shield(self._close(made, reason))
+        closing = asyncio.ensure_future(self._close(made, reason))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def _close(self, made: Made, reason: str) -> None:
         try:
@@ -162,10 +180,12 @@ class ConnectBrowsers:
         return len(self._ready)
 
     async def aclose(self) -> None:
-        """Stop launching; close the warm browsers (sessions' ones close with them)."""
+        """Stop launching; close the warm browsers and wait for the sessions' ones."""
         self._closed = True
+        if self._refill_timer is not None:
+            self._refill_timer.cancel()
         ready, self._ready = self._ready, []
-        await asyncio.gather(*(self._close(m, "pool closed") for m in ready))
+        await asyncio.gather(*(self._close(m, "pool closed") for m in ready), *self._closing)
 
 
 def _devtools_url(profile: Path) -> str:
