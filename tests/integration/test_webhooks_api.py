@@ -2,7 +2,8 @@
 
 Deliveries go to a local HTTPS receiver on 127.0.0.1 and are verified with the
 ``standardwebhooks`` library; the backoff is shortened through its setting. A receiver on
-127.0.0.2 (not in the allowed CIDRs) must never see a connection.
+127.0.0.2 (not in the allowed CIDRs) must never see a connection. The module runs on one
+redis-server, then on a three-primary Redis Cluster (SPEC 17).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from captures.webhooks.endpoints import EndpointRequest
 from tests.integration.test_ref_fuzz import JUNK
-from tests.support.procs import RedisServer
+from tests.support.redis_cluster import RedisBackend
 from tests.support.service import Service, settings_for_tests, start_service
 from tests.support.tls import TLSMaterial
 from tests.support.waiting import eventually
@@ -33,11 +34,11 @@ EVENTS = ["capture.completed", "capture.failed", "session.closed"]
 
 @pytest.fixture(scope="module")
 async def hooks_service(
-    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+    redis_backend: RedisBackend, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Service]:
     """An instance whose guard allows 127.0.0.1 only, accepting the test certificates."""
     settings = settings_for_tests(
-        redis_server.url,
+        redis_backend.url,
         f"wh{secrets.token_hex(4)}:",
         target_allow_cidrs="127.0.0.1/32",
         ignore_https_errors=True,
