@@ -37,7 +37,7 @@ DEBUGGING_FLAGS = ("--remote-debugging-port=0", "--remote-debugging-address=127.
 """The browser-level DevTools WebSocket the relay connects to: loopback only, a free port."""
 PORT_FILE = "DevToolsActivePort"
 """Where Chromium writes its DevTools port and browser path, in its profile folder."""
-REFILL_DELAY_S = 1.0
+REFILL_DELAY_S = 0.5
 """A warm browser taken is replaced this long after: launching one costs a core for a few
 hundred ms, which would otherwise compete with the new session's first steps."""
 
