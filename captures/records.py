@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 from captures.errors import IllegalTransition
-from captures.keys import CAPTURE_RECORD_TTL_S, CaptureKeys
+from captures.keys import CAPTURE_INDEX_TTL_S, CAPTURE_RECORD_TTL_S, CaptureKeys
 from captures.results import ResultFile
 from sessions.redis_types import RedisClient, fields, text_dict
 from sessions.timefmt import iso_ms, now_ms
@@ -210,12 +211,31 @@ class CaptureStore:
             pipe.hset(self.keys.capture(capture_id), mapping=fields(record))
             pipe.set(self.keys.payload(capture_id), base64.b64encode(sealed).decode())
             await pipe.execute()
+        await self._index(record["keyId"], capture_id, int(record["createdAt"]))
         await self._redis.xadd(self.keys.stream(), {"captureId": capture_id})
+
+    async def _index(self, key_id: str, capture_id: str, created_ms: int) -> None:
+        """List the capture under its key (the index's own slot), dropping entries older
+        than any record lives."""
+        index = self.keys.key_captures(key_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(index, {capture_id: created_ms})
+            pipe.zremrangebyscore(index, "-inf", created_ms - CAPTURE_INDEX_TTL_S * 1000)
+            pipe.expire(index, CAPTURE_INDEX_TTL_S)
+            await pipe.execute()
 
     async def get(self, capture_id: str) -> CaptureRecord | None:
         """The record, or None."""
         raw = await self._redis.hgetall(self.keys.capture(capture_id))
         return CaptureRecord(text_dict(raw)) if raw else None
+
+    async def get_many(self, capture_ids: Sequence[str]) -> list[CaptureRecord | None]:
+        """The records, in order; None for each one that is gone."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for capture_id in capture_ids:
+                pipe.hgetall(self.keys.capture(capture_id))
+            rows = await pipe.execute()
+        return [CaptureRecord(text_dict(row)) if row else None for row in rows]
 
     async def payload(self, capture_id: str) -> bytes | None:
         """The sealed request, or None once the capture ended."""

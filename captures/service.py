@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from captures.keys import GROUP, CaptureKeys
+from captures.listing import listed, page_of_captures
 from captures.models import CaptureRequest
 from captures.notify import DoneListener
 from captures.records import CaptureRecord, CaptureStatus, CaptureStore, check_transition
@@ -110,6 +111,16 @@ class CaptureService:
             except TimeoutError:
                 pass
             return await self.get(capture_id, key_id)
+
+    async def list(
+        self, key_id: str, status: CaptureStatus | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the key's captures, newest first, without signed links, and the next
+        page's cursor (None after the last); see :func:`page_of_captures`."""
+        records, next_cursor = await page_of_captures(
+            self._redis, self.store, key_id, status, limit, cursor
+        )
+        return [listed(record) for record in records], next_cursor
 
     async def public(self, record: CaptureRecord) -> dict[str, Any]:
         """The capture object of the API, with a freshly signed link to its file."""
