@@ -298,6 +298,77 @@ class LiveLink(Answer):
     expires_at: Timestamp
 
 
+# Lists and batches --------------------------------------------------------------------
+
+NextCursor = Annotated[
+    str | None,
+    Field(
+        description="Pass as `cursor` for the next page; null on the last page. A page "
+        "can hold fewer than `limit` items and still have a next one (a status filter that "
+        "skipped many): only null means the end."
+    ),
+]
+
+
+class ListedCaptureFile(Answer):
+    """The file of a listed capture: its facts, no link (read the capture to get one)."""
+
+    format: Literal["png", "jpeg", "pdf"]
+    bytes: int = Field(ge=0)
+    width: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS width.")
+    height: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS height.")
+    pages: int | SkipJsonSchema[None] = omittable("Pages of a PDF.")
+
+
+class ListedCapture(Answer):
+    """A capture as `GET /api/captures/{id}` answers it, but with no signed link."""
+
+    id: str = Field(pattern=r"^cap_")
+    status: Literal["queued", "processing", "completed", "failed"]
+    created_at: Timestamp
+    updated_at: Timestamp
+    status_url: str
+    completed_at: Timestamp | SkipJsonSchema[None] = omittable("Set in a final state.")
+    session_id: str | SkipJsonSchema[None] = omittable("The session that rendered it.")
+    result: ListedCaptureFile | SkipJsonSchema[None] = omittable()
+    error: CaptureError | SkipJsonSchema[None] = omittable()
+    metadata: dict[str, Any] | SkipJsonSchema[None] = omittable("As sent at creation.")
+
+
+class CaptureList(Answer):
+    """A page of the caller's captures, newest first."""
+
+    captures: list[ListedCapture]
+    next_cursor: NextCursor
+
+
+class SessionPage(Answer):
+    """A page of the caller's sessions, newest first."""
+
+    sessions: list[Session]
+    next_cursor: NextCursor
+
+
+class BatchItemQueued(Answer):
+    """An item of the batch, queued as one capture."""
+
+    id: str = Field(pattern=r"^cap_")
+    status: Literal["queued"]
+
+
+class BatchItemRefused(Answer):
+    """An item of the batch that was refused, alone: VALIDATION_ERROR (the message names
+    the field) or DOMAIN_NOT_ALLOWED. Nothing was queued for it."""
+
+    error: ErrorDetail
+
+
+class CaptureBatchAccepted(Answer):
+    """One answer per item of the batch, in the same order."""
+
+    captures: list[BatchItemQueued | BatchItemRefused]
+
+
 # Webhooks -----------------------------------------------------------------------------
 
 WebhookEvent = Literal["capture.completed", "capture.failed", "session.closed"]

@@ -32,7 +32,7 @@ from app.openapi import (
     v1_errors,
 )
 from app.responses import json_response
-from app.schemas import ActionResult, Session, SessionList
+from app.schemas import ActionResult, Session, SessionPage
 from app.state import app_state, session_service
 from sessions.action_models import ActionRequest
 from sessions.models import SessionOptions
@@ -59,6 +59,12 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["active", "closed"] | None = Field(
         default=None, description="Only sessions in this state (default: both)."
+    )
+    limit: int = Field(default=20, ge=1, le=100, description="Most sessions on the page.")
+    cursor: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The `nextCursor` of the previous page; none for the first page.",
     )
 
 
@@ -126,18 +132,25 @@ async def create_session() -> Response:
 
 @blueprint.get("")
 @validate_querystring(ListQuery)
-@document_response(SessionList)
+@document_response(SessionPage)
 @v1_errors(400, 401, 429, 503)
 @operation_id("listSessions")
 async def list_sessions(query_args: ListQuery) -> Response:
     """List your sessions.
 
-    The sessions of the calling key, optionally only `active` or `closed` ones.
+    The sessions of the calling key, optionally only `active` or `closed` ones, newest
+    first, a page at a time: pass `nextCursor` back as `cursor` until it is null. Sessions
+    created while you page come before the first page, so the pages still to come hold
+    neither repeats nor gaps.
     """
     status = Status(query_args.status) if query_args.status else None
     caller = principal()
-    records = await session_service().list(caller.workspace_id, caller.key_id, status)
-    return json_response({"sessions": [session_body(r) for r in records]})
+    # A read of Redis alone: any instance answers it, whoever owns the sessions.
+    records, next_cursor = await app_state().engine.registry.page_for_key(
+        caller.workspace_id, caller.key_id, status, query_args.limit, query_args.cursor
+    )
+    body = {"sessions": [session_body(r) for r in records], "nextCursor": next_cursor}
+    return json_response(body)
 
 
 @blueprint.get("/<session_id>")

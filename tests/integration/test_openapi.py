@@ -22,6 +22,8 @@ OPERATIONS = {
     ("get", "/metrics"): "getMetrics",
     ("post", "/api/captures"): "createCapture",
     ("get", "/api/captures/{capture_id}"): "getCapture",
+    ("get", "/api/captures"): "listCaptures",
+    ("post", "/api/captures/batch"): "createCaptureBatch",
     ("post", "/api/webhooks"): "createWebhook",
     ("get", "/api/webhooks"): "listWebhooks",
     ("delete", "/api/webhooks/{webhook_id}"): "deleteWebhook",
