@@ -115,10 +115,21 @@ class Session(SessionObject):
     expires_in_seconds: int = Field(ge=0, description="0 once closed.")
 
 
+NextCursor = Annotated[
+    str | None,
+    Field(
+        description="Pass as `cursor` for the next page; null on the last page. A page "
+        "can hold fewer than `limit` items and still have a next one (a status filter that "
+        "skipped many): only null means the end."
+    ),
+]
+
+
 class SessionList(Answer):
-    """The caller's sessions."""
+    """A page of the caller's sessions, newest first."""
 
     sessions: list[Session]
+    next_cursor: NextCursor
 
 
 class V1Error(Answer):
@@ -300,15 +311,6 @@ class LiveLink(Answer):
 
 # Lists and batches --------------------------------------------------------------------
 
-NextCursor = Annotated[
-    str | None,
-    Field(
-        description="Pass as `cursor` for the next page; null on the last page. A page "
-        "can hold fewer than `limit` items and still have a next one (a status filter that "
-        "skipped many): only null means the end."
-    ),
-]
-
 
 class ListedCaptureFile(Answer):
     """The file of a listed capture: its facts, no link (read the capture to get one)."""
@@ -339,13 +341,6 @@ class CaptureList(Answer):
     """A page of the caller's captures, newest first."""
 
     captures: list[ListedCapture]
-    next_cursor: NextCursor
-
-
-class SessionPage(Answer):
-    """A page of the caller's sessions, newest first."""
-
-    sessions: list[Session]
     next_cursor: NextCursor
 
 

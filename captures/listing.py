@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from captures.records import CaptureRecord, CaptureStatus, CaptureStore
+from sessions.paging import decode_cursor, encode_cursor, read_page
 from sessions.redis_types import RedisClient
-from sessions.registry import decode_cursor, encode_cursor, read_page
 
 CAPTURE_LIST = "captures"
 """The list name a captures cursor is bound to."""

@@ -32,7 +32,7 @@ from app.openapi import (
     v1_errors,
 )
 from app.responses import json_response
-from app.schemas import ActionResult, Session, SessionPage
+from app.schemas import ActionResult, Session, SessionList
 from app.state import app_state, session_service
 from sessions.action_models import ActionRequest
 from sessions.models import SessionOptions
@@ -132,7 +132,7 @@ async def create_session() -> Response:
 
 @blueprint.get("")
 @validate_querystring(ListQuery)
-@document_response(SessionPage)
+@document_response(SessionList)
 @v1_errors(400, 401, 429, 503)
 @operation_id("listSessions")
 async def list_sessions(query_args: ListQuery) -> Response:
