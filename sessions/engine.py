@@ -357,6 +357,7 @@ class SessionEngine:
             await self._pages.discard(live.made, reason.value)
         if changed:
             self.observer.session_closed(final.kind, int(final.raw.get("billedCredits", 0)))
+            await self.observer.session_final(final)
             log.info(
                 "session closed",
                 extra={"event": "session_closed", "sessionId": live.id, "reason": reason.value},
