@@ -69,6 +69,9 @@ def settings_for_tests(redis_url: str, prefix: str, **overrides: Any) -> Setting
         "redis_prefix": prefix,
         "secret_key": SECRET_KEY,
         "admin_token": ADMIN_TOKEN,
+        # No connect browser kept launched unless a test asks for one: a Chromium more per
+        # instance would load every test for the few that connect.
+        "connect_warm": 0,
     }
     values.update(overrides)
     return Settings(**values)
