@@ -27,11 +27,11 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app import eventloop
-from app.factory import make_tenancy
 from app.logs import configure_logging
 from app.redisconn import open_redis
 from app.server import stop_on_signals
 from app.settings import Settings, SettingsError, load_settings
+from app.tenancy import make_tenancy
 from app.vardir import VarDir
 from sessions.redis_types import text
 

@@ -10,11 +10,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app import eventloop
-from app.factory import make_tenancy
 from app.logs import configure_logging
 from app.redisconn import check_redis_mode, open_redis
 from app.settings import Settings, SettingsError, load_settings
-from app.tenancy import Tenancy, TenancyError
+from app.tenancy import Tenancy, TenancyError, make_tenancy
 from app.vardir import client_settings, var_dir
 from sessions.domains import InvalidDomain, new_entry
 

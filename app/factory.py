@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AsyncExitStack
@@ -26,13 +24,14 @@ from app.redisconn import open_redis
 from app.routes import admin, captures, docs, files, health, live, sessions, usage, webhooks
 from app.routes.webhooks import WEBHOOKS_KEY
 from app.scoped import Signer
-from app.settings import Settings
+from app.settings import Settings, derive_key
 from app.sockets import SOCKETS
 from app.state import STATE_KEY, AppState
-from app.tenancy import Tenancy
+from app.tenancy import Tenancy, make_tenancy
 from captures.keys import CaptureKeys
 from captures.service import CaptureService
-from captures.webhooks import SessionEvents, Webhooks, event_recorder, open_webhooks
+from captures.webhooks.events import SessionEvents
+from captures.webhooks.service import Webhooks, event_recorder, open_webhooks
 from sessions.cluster import SessionService
 from sessions.config import EngineConfig
 from sessions.credits import CreditPolicy
@@ -47,11 +46,6 @@ from sessions.supervisor import LoopGroup, RedisLink
 from storage import Storage, open_storage
 
 VERSION = "0.1.0"
-
-
-def derive_key(secret: bytes, purpose: str) -> bytes:
-    """A 32-byte key for one purpose, derived from the service secret."""
-    return hmac.new(secret, b"sessionshot:" + purpose.encode(), hashlib.sha256).digest()
 
 
 def instance_id(settings: Settings) -> str:
@@ -147,12 +141,6 @@ def make_webhooks(settings: Settings, redis: RedisClient, storage: Storage) -> W
         verify_tls=not settings.ignore_https_errors,
         backoff_s=settings.webhook_backoff,
     )
-
-
-def make_tenancy(settings: Settings, redis: RedisClient) -> Tenancy:
-    """Workspaces, keys and domains on ``redis``."""
-    pepper = derive_key(settings.require_secret(), "api-key-pepper")
-    return Tenancy(redis, AppKeys(settings.redis_prefix), pepper)
 
 
 def open_backends(

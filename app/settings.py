@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
 import shutil
@@ -201,3 +203,8 @@ def _env_name(field: str) -> str:
     if info is not None and info.alias:
         return info.alias
     return "SESSIONSHOT_" + field.upper()
+
+
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """A 32-byte key for one purpose, derived from the service secret."""
+    return hmac.new(secret, b"sessionshot:" + purpose.encode(), hashlib.sha256).digest()

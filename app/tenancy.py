@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.keys import AppKeys
+from app.settings import Settings, derive_key
 from sessions.domains import InvalidDomain, new_entry, normalize_entry
 from sessions.redis_types import RedisClient, fields, text, text_dict
 from sessions.timefmt import iso_ms, now_ms
@@ -223,3 +224,9 @@ def _public_key(row: dict[str, str]) -> dict[str, Any]:
         "revokedAt": row.get("revokedAt"),
         "lastUsedAt": row.get("lastUsedAt"),
     }
+
+
+def make_tenancy(settings: Settings, redis: RedisClient) -> Tenancy:
+    """Workspaces, keys and domains on ``redis``."""
+    pepper = derive_key(settings.require_secret(), "api-key-pepper")
+    return Tenancy(redis, AppKeys(settings.redis_prefix), pepper)

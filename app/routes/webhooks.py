@@ -23,9 +23,9 @@ from app.schemas import (
     WebhookList,
     WebhookWithSecret,
 )
-from captures.webhooks import Endpoint, TooManyEndpoints, Webhooks
-from captures.webhooks.endpoints import EndpointRequest
+from captures.webhooks.endpoints import Endpoint, EndpointRequest, TooManyEndpoints
 from captures.webhooks.keys import MAX_ENDPOINTS
+from captures.webhooks.service import Webhooks
 
 WEBHOOKS_KEY = "sessionshot.webhooks"
 """Where the lifespan keeps the app's :class:`~captures.webhooks.Webhooks`."""
