@@ -223,16 +223,22 @@ class CaptureError(Answer):
     message: str
 
 
-class CaptureFile(Answer):
-    """The rendered file of a completed capture, behind a link minted on every read."""
+class ListedCaptureFile(Answer):
+    """The facts of a capture's rendered file; in lists, without a link (read the capture
+    to get one)."""
 
-    url: str = Field(description="Signed, short-lived link to the file.")
-    expires_at: Timestamp
     format: Literal["png", "jpeg", "pdf"]
     bytes: int = Field(ge=0)
     width: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS width.")
     height: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS height.")
     pages: int | SkipJsonSchema[None] = omittable("Pages of a PDF.")
+
+
+class CaptureFile(ListedCaptureFile):
+    """The rendered file of a completed capture, behind a link minted on every read."""
+
+    url: str = Field(description="Signed, short-lived link to the file.")
+    expires_at: Timestamp
 
 
 class CaptureAccepted(Answer):
@@ -245,8 +251,8 @@ class CaptureAccepted(Answer):
     metadata: dict[str, Any] | SkipJsonSchema[None] = omittable("Echoed when sent.")
 
 
-class Capture(Answer):
-    """A capture and its outcome: `result` once completed, `error` once failed."""
+class ListedCapture(Answer):
+    """A capture as `GET /api/captures/{id}` answers it, but with no signed link."""
 
     id: str = Field(pattern=r"^cap_")
     status: Literal["queued", "processing", "completed", "failed"]
@@ -255,9 +261,15 @@ class Capture(Answer):
     status_url: str
     completed_at: Timestamp | SkipJsonSchema[None] = omittable("Set in a final state.")
     session_id: str | SkipJsonSchema[None] = omittable("The session that rendered it.")
-    result: CaptureFile | SkipJsonSchema[None] = omittable()
+    result: ListedCaptureFile | SkipJsonSchema[None] = omittable()
     error: CaptureError | SkipJsonSchema[None] = omittable()
     metadata: dict[str, Any] | SkipJsonSchema[None] = omittable("As sent at creation.")
+
+
+class Capture(ListedCapture):
+    """A capture and its outcome: `result` once completed, `error` once failed."""
+
+    result: CaptureFile | SkipJsonSchema[None] = omittable()
 
 
 # Connect, live view, scoped tokens ------------------------------------------------------
@@ -310,31 +322,6 @@ class LiveLink(Answer):
 
 
 # Lists and batches --------------------------------------------------------------------
-
-
-class ListedCaptureFile(Answer):
-    """The file of a listed capture: its facts, no link (read the capture to get one)."""
-
-    format: Literal["png", "jpeg", "pdf"]
-    bytes: int = Field(ge=0)
-    width: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS width.")
-    height: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS height.")
-    pages: int | SkipJsonSchema[None] = omittable("Pages of a PDF.")
-
-
-class ListedCapture(Answer):
-    """A capture as `GET /api/captures/{id}` answers it, but with no signed link."""
-
-    id: str = Field(pattern=r"^cap_")
-    status: Literal["queued", "processing", "completed", "failed"]
-    created_at: Timestamp
-    updated_at: Timestamp
-    status_url: str
-    completed_at: Timestamp | SkipJsonSchema[None] = omittable("Set in a final state.")
-    session_id: str | SkipJsonSchema[None] = omittable("The session that rendered it.")
-    result: ListedCaptureFile | SkipJsonSchema[None] = omittable()
-    error: CaptureError | SkipJsonSchema[None] = omittable()
-    metadata: dict[str, Any] | SkipJsonSchema[None] = omittable("As sent at creation.")
 
 
 class CaptureList(Answer):
