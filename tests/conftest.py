@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from app.logs import configure_logging
 from tests.support.canary_site import CanarySite
+from tests.support.cluster import Cluster
 from tests.support.hosts import host_map
 from tests.support.procs import RedisServer, ServiceProcess, base_env
 from tests.support.redis_cluster import RedisBackend, RedisClusterServer
@@ -110,6 +112,31 @@ def browser_overrides(
     }
     values.update(extra)
     return values
+
+
+@contextlib.asynccontextmanager
+async def instances_a_and_b(
+    redis: RedisServer,
+    target: TargetSite,
+    canary: CanarySite,
+    workdir: Path,
+    prefix: str,
+    **overrides: Any,
+) -> AsyncIterator[Cluster]:
+    """Real ``serve`` processes ``a`` and ``b`` on one fresh Redis prefix (starting with
+    ``prefix``), browsing the loopback test sites; stopped on exit."""
+    shared = Cluster(
+        redis.url,
+        f"{prefix}{secrets.token_hex(4)}:",
+        workdir,
+        **browser_overrides(target, canary, workdir / "storage"),
+        **overrides,
+    )
+    try:
+        await shared.start("a", "b")
+        yield shared
+    finally:
+        await shared.aclose()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from playwright.async_api import async_playwright
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from tests.conftest import browser_overrides
+from tests.conftest import instances_a_and_b
 from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance
 from tests.support.procs import RedisServer, descendants
@@ -44,18 +43,10 @@ async def cluster(
 ) -> AsyncIterator[Cluster]:
     """Instances ``a`` and ``b`` on one prefix, one warm connect browser each."""
     workdir = tmp_path_factory.mktemp("connect")
-    shared = Cluster(
-        redis_server.url,
-        f"c{secrets.token_hex(4)}:",
-        workdir,
-        **browser_overrides(target_site, canary_site, workdir / "storage"),
-        connect_warm=1,
-    )
-    try:
-        await shared.start("a", "b")
+    async with instances_a_and_b(
+        redis_server, target_site, canary_site, workdir, "c", connect_warm=1
+    ) as shared:
         yield shared
-    finally:
-        await shared.aclose()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ points at ``b``. A person is played by Playwright clicking on the live view page
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,11 +14,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from app.factory import derive_key
 from app.scoped import Grant, Signer
+from app.settings import derive_key
 from sessions.browser import chromium_args
 from sessions.timefmt import now_ms
-from tests.conftest import browser_overrides
+from tests.conftest import instances_a_and_b
 from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance
 from tests.support.procs import RedisServer
@@ -36,18 +35,10 @@ async def cluster(
 ) -> AsyncIterator[Cluster]:
     """Instances ``a`` and ``b`` on one prefix."""
     workdir = tmp_path_factory.mktemp("live")
-    shared = Cluster(
-        redis_server.url,
-        f"l{secrets.token_hex(4)}:",
-        workdir,
-        **browser_overrides(target_site, canary_site, workdir / "storage"),
-        connect_warm=0,
-    )
-    try:
-        await shared.start("a", "b")
+    async with instances_a_and_b(
+        redis_server, target_site, canary_site, workdir, "l", connect_warm=0
+    ) as shared:
         yield shared
-    finally:
-        await shared.aclose()
 
 
 @pytest.fixture(scope="module")

@@ -127,4 +127,6 @@ async def test_bad_queries_are_refused(browser_service: Service) -> None:
         {"page": 2},
     ):
         _assert_400(await _list(client, **query))
-    assert len((await _page(client, limit=100))["sessions"]) == 1
+    # The captures above may have been picked up by a worker: their sessions are listed too.
+    listed = (await _page(client, limit=100))["sessions"]
+    assert len([s for s in listed if s["kind"] == "live"]) == 1
