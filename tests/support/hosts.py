@@ -23,10 +23,29 @@ TARGET_HOSTS: tuple[str, ...] = (APP_HOST, OTHER_HOST, THIRDPARTY_HOST)
 """Names that map to the target site (``*.app.test`` works too if the map allows it)."""
 
 
+BROWSER_SERVICE_HOSTS = (
+    "accounts.google.com",
+    "update.googleapis.com",
+    "connectivitycheck.gstatic.com",
+    "clients2.google.com",
+    "clientservices.googleapis.com",
+    "optimizationguide-pa.googleapis.com",
+    "content-autofill.googleapis.com",
+    "safebrowsingohttpgateway.googleapis.com",
+    "www.google.com",
+    "www.gstatic.com",
+)
+"""Chromium's own services, which a connect browser (its launch proxy is the egress guard)
+calls on its own: pinned to an address the guard refuses, so a test never resolves them."""
+UNROUTABLE = "0.0.0.0"
+
+
 def host_map(site: TargetSite, canary: CanarySite) -> str:
-    """The ``SESSIONSHOT_HOST_MAP`` value pinning every test name to loopback."""
+    """The ``SESSIONSHOT_HOST_MAP`` value pinning every test name to loopback, and the
+    browser's own service hosts to an address the guard refuses (never resolved)."""
     pairs = [(name, site.bind_host) for name in TARGET_HOSTS]
     pairs.append((CANARY_HOST, canary.bind_host))
+    pairs += [(name, UNROUTABLE) for name in BROWSER_SERVICE_HOSTS]
     return ",".join(f"{name}={ip}" for name, ip in pairs)
 
 
