@@ -23,6 +23,7 @@ from tests.support.attack_pages import ATTACK_VECTORS
 from tests.support.canary_site import CanarySite, CanaryWatch
 from tests.support.hosts import (
     APP_HOST,
+    BROWSER_SERVICE_HOSTS,
     CANARY_IP,
     TARGET_IP,
     THIRDPARTY_HOST,
@@ -116,8 +117,10 @@ async def page(context: BrowserContext) -> Page:
 
 
 def test_host_map(target_site: TargetSite, canary_site: CanarySite) -> None:
+    pinned = ",".join(f"{name}=0.0.0.0" for name in BROWSER_SERVICE_HOSTS)
     assert host_map(target_site, canary_site) == (
-        "app.test=127.0.0.1,other.test=127.0.0.1,thirdparty.test=127.0.0.1,canary.test=127.0.0.2"
+        "app.test=127.0.0.1,other.test=127.0.0.1,thirdparty.test=127.0.0.1,canary.test=127.0.0.2,"
+        + pinned
     )
     assert chromium_host_resolver_rules(target_site, canary_site) == (
         "MAP app.test 127.0.0.1, MAP canary.test 127.0.0.2, "
