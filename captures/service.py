@@ -147,11 +147,14 @@ class CaptureService:
         """Begin an attempt (``processing``, counted); None when the capture is final or
         gone, so there is nothing to do."""
         number = await self.store.start(capture_id, worker_id)
-        if number < 0:
-            return None
         record = await self.store.get(capture_id)
-        if record is None or record.status.final:
-            return None  # lost, or a later attempt already finished it
+        if record is not None and record.status.final:
+            # Finished, but its job came back: the worker that finished it may have died
+            # before the final hook ran (its webhook deliveries). The hook is idempotent.
+            await self._announce(record, record.status)
+            return None
+        if number < 0 or record is None:
+            return None  # lost
         return Attempt(number, record)
 
     async def request(self, record: CaptureRecord) -> CaptureRequest | None:
@@ -188,9 +191,13 @@ class CaptureService:
         check_transition(attempt.record.status, status)
         record = attempt.record
         done = await self.store.finish(record.id, status, extra, record.created_ms, attempt.number)
-        if done and self.on_final is not None:
-            await self.on_final(record, status)
+        if done:
+            await self._announce(record, status)
         return done
+
+    async def _announce(self, record: CaptureRecord, status: CaptureStatus) -> None:
+        if self.on_final is not None:
+            await self.on_final(record, status)
 
 
 def queue_figures(stats: Any, groups: Any) -> QueueFigures:

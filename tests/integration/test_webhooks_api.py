@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from captures.models import CaptureRequest
+from captures.records import CaptureStatus
 from captures.webhooks.endpoints import EndpointRequest
 from tests.integration.test_ref_fuzz import JUNK
 from tests.support.redis_cluster import RedisBackend
@@ -305,3 +307,38 @@ async def test_deep_and_huge_bodies_are_refused(api: Api) -> None:
     huge = json.dumps({"url": "https://127.0.0.1/", "events": EVENTS, "pad": "x" * 2_000_000})
     response = await api.service.http.post("/api/webhooks", headers=headers, content=huge)
     assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_a_final_capture_whose_job_comes_back_is_announced_once(
+    api: Api, receiver: WebhookReceiver
+) -> None:
+    """A worker that finished a capture and died before recording its deliveries: the job is
+    handed out again, and the next worker records them (once, with the same id)."""
+    captures = api.service.state.captures
+    endpoint = await api.create(receiver.url(), ["capture.failed"])
+    request = CaptureRequest.model_validate({"url": "https://app.test/"})
+    accepted = await captures.submit("key_gone", api.ws_id, request)
+    attempt = await captures.start(accepted["id"], "worker-1")
+    assert attempt is not None
+    # The first worker's last step: the final state, and then nothing (killed).
+    error = {"code": "CAPTURE_FAILED", "message": "The capture failed."}
+    record = attempt.record
+    finished = await captures.store.finish(
+        record.id,
+        CaptureStatus.FAILED,
+        {"error": json.dumps(error)},
+        record.created_ms,
+        attempt.number,
+    )
+    assert finished and not await api.deliveries(endpoint["id"])
+
+    for worker in ("worker-2", "worker-3"):
+        assert await captures.start(accepted["id"], worker) is None
+
+    await eventually(lambda: receiver.received, 20, "the capture.failed delivery")
+    got = receiver.received[0]
+    payload = Webhook(endpoint["secret"]).verify(got.body, got.headers)
+    assert payload["type"] == "capture.failed" and payload["data"]["id"] == accepted["id"]
+    log = await api.deliveries(endpoint["id"])
+    assert [entry["event"] for entry in log] == ["capture.failed"]
+    assert {r.webhook_id for r in receiver.received} == {log[0]["id"]}
