@@ -20,10 +20,12 @@ from app.redisconn import check_redis_mode
 from app.server import stop_on_signals
 from app.settings import Settings
 from captures.runner import CaptureRunner
+from captures.webhooks.events import SessionEvents
 from captures.worker import READ_BLOCK_MS, CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
 from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.keys import SessionKeys
+from sessions.observer import NoObserver
 from sessions.redis_types import RedisClient
 from sessions.supervisor import LoopGroup, RedisLink
 from sessions.timefmt import now_ms
@@ -52,7 +54,16 @@ async def run_worker(settings: Settings, concurrency: int) -> int:
         )
         # Leave the instance table only after the sessions closed (exit runs in reverse).
         stack.push_async_callback(instances.forget, worker_id)
-        engine = SessionEngine(config, redis, storage, tenancy.active_domains)
+        webhooks = make_webhooks(settings, redis, storage)
+        # Its own sessions are captures' (their events are the captures'); a live session
+        # it closes for a lost instance becomes a session.closed delivery.
+        engine = SessionEngine(
+            config,
+            redis,
+            storage,
+            tenancy.active_domains,
+            observer=SessionEvents(NoObserver(), webhooks.events),
+        )
         stack.push_async_callback(engine.aclose)
         # Every background loop in one supervised group, stopped before the sessions close.
         loops = LoopGroup(RedisLink(redis), on_fatal=stop.set)
@@ -73,12 +84,13 @@ async def run_worker(settings: Settings, concurrency: int) -> int:
             link=loops.link,
             healthy=loops.healthy,
             on_return=engine.drop_unrecorded,
+            on_closed=engine.observer.session_final,
         )
         await heart.start()
         await worker.join_group()
         loops.add("heartbeat", heart.run)
         loops.add("keep-claimed", worker.keep_claimed)
-        loops.add("webhook-deliveries", make_webhooks(settings, redis, storage).deliverer.run)
+        loops.add("webhook-deliveries", webhooks.deliverer.run)
         loops.add("storage-retention", lambda: sweep_storage(storage, settings.storage_retention_s))
         claiming = loops.add("capture-claims", lambda: worker.run(stop))
         log.info(

@@ -53,6 +53,7 @@ class SessionService:
             link=link,
             healthy=lambda: self._loops is None or self._loops.healthy(),
             on_return=self._redis_returned,
+            on_closed=engine.observer.session_final,
         )
 
     def describe(self) -> InstanceInfo:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sessions.keys import SessionKeys
 from sessions.redis_types import RedisClient, fields, text, text_dict
-from sessions.registry import CloseReason, Registry
+from sessions.registry import CloseReason, Registry, SessionRecord
 from sessions.supervisor import RedisLink, is_outage
 from sessions.timefmt import now_ms
 
@@ -121,9 +121,20 @@ class Instances:
             await pipe.execute()
 
 
-async def finalise_lost(instances: Instances, registry: Registry) -> int:
+ClosedHook = Callable[[SessionRecord], Awaitable[None]]
+"""Told of each session this process closed for a lost instance (its final record)."""
+
+
+async def _no_hook(record: SessionRecord) -> None:
+    return None
+
+
+async def finalise_lost(
+    instances: Instances, registry: Registry, on_closed: ClosedHook = _no_hook
+) -> int:
     """Close every session of every lost instance as ``instance_lost``, billed up to its
-    last heartbeat; safe when several instances do it at once. Returns how many closed."""
+    last heartbeat; safe when several instances do it at once (only the one whose close
+    changed the record calls ``on_closed``). Returns how many closed."""
     closed = 0
     for instance_id, last_beat in await instances.lost():
         for session_id in await registry.owned_by(instance_id):
@@ -131,8 +142,10 @@ async def finalise_lost(instances: Instances, registry: Registry) -> int:
             if record is None:
                 continue
             # Also completes the billing of a close the lost instance had begun.
-            changed, _ = await registry.close(record, CloseReason.INSTANCE_LOST, last_beat)
-            closed += int(changed)
+            changed, final = await registry.close(record, CloseReason.INSTANCE_LOST, last_beat)
+            if changed:
+                closed += 1
+                await on_closed(final)
         if not await registry.owned_by(instance_id):
             await instances.forget(instance_id)
             log.warning(
@@ -142,7 +155,9 @@ async def finalise_lost(instances: Instances, registry: Registry) -> int:
     return closed
 
 
-async def finalise_previous_run(instances: Instances, registry: Registry, instance_id: str) -> int:
+async def finalise_previous_run(
+    instances: Instances, registry: Registry, instance_id: str, on_closed: ClosedHook = _no_hook
+) -> int:
     """Before a restarted instance beats again under its old id, close what its previous
     run left open as ``instance_lost``, billed up to that run's last heartbeat."""
     last_beat = await instances.last_beat(instance_id)
@@ -152,8 +167,10 @@ async def finalise_previous_run(instances: Instances, registry: Registry, instan
         if record is None:
             continue
         until = last_beat or record.ms("lastActivityAt") or record.ms("startedAt") or now_ms()
-        changed, _ = await registry.close(record, CloseReason.INSTANCE_LOST, until)
-        closed += int(changed)
+        changed, final = await registry.close(record, CloseReason.INSTANCE_LOST, until)
+        if changed:
+            closed += 1
+            await on_closed(final)
     return closed
 
 
@@ -177,8 +194,10 @@ class Heart:
         link: RedisLink | None = None,
         healthy: Callable[[], bool] = lambda: True,
         on_return: Callable[[], Awaitable[object]] | None = None,
+        on_closed: ClosedHook = _no_hook,
     ) -> None:
         self._instances = instances
+        self._on_closed = on_closed
         self._registry = registry
         self._describe = describe
         self._interval_s = interval_s
@@ -190,7 +209,9 @@ class Heart:
 
     async def start(self) -> None:
         """Finish a previous run under the same id, then beat for the first time."""
-        await finalise_previous_run(self._instances, self._registry, self._describe().id)
+        await finalise_previous_run(
+            self._instances, self._registry, self._describe().id, self._on_closed
+        )
         await self.beat_once()
 
     async def beat_once(self) -> None:
@@ -211,7 +232,7 @@ class Heart:
     async def _sweep(self) -> None:
         """Finalise lost instances; a failure that is not an outage never stops the beat."""
         try:
-            await finalise_lost(self._instances, self._registry)
+            await finalise_lost(self._instances, self._registry, self._on_closed)
         except asyncio.CancelledError:
             raise
         except Exception as err:

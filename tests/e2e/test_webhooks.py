@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 from tests.conftest import browser_overrides
 from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import CaptureStack
-from tests.support.procs import RedisServer
+from tests.support.procs import RedisServer, ServiceProcess, free_port
 from tests.support.target_site import TargetSite
 from tests.support.tls import TLSMaterial
 from tests.support.waiting import eventually
@@ -176,3 +176,48 @@ async def test_a_pending_delivery_survives_kill_9(
             await first.aclose()
             if second is not None:
                 await second.aclose()
+
+
+@pytest.mark.timeout(240)
+async def test_a_session_closed_for_a_killed_instance_is_announced(
+    stack: CaptureStack, tls_material: TLSMaterial
+) -> None:
+    """The survivors close a killed instance's sessions as ``instance_lost``: that close is
+    a ``session.closed`` event like any other."""
+    port = free_port()
+    (stack.workdir / "victim").mkdir(exist_ok=True)
+    victim = ServiceProcess(
+        ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        stack.env,
+        stack.workdir / "victim",
+    )
+    _, key = await stack.new_key()
+    auth = {"Authorization": f"Bearer {key}"}
+    try:
+        async with (
+            WebhookReceiver(tls_material) as receiver,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
+        ):
+            endpoint = await _endpoint(stack, key, receiver.url())
+
+            async def ready() -> bool:
+                assert victim.proc.poll() is None, victim.stderr[-3000:]
+                try:
+                    return (await http.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, 60, "the victim instance ready")
+            created = await http.post("/v1/sessions", headers=auth, json={})
+            assert created.status_code == 201, created.text
+            victim.kill()
+
+            got = await _one_of(receiver, "session.closed")
+            session = Webhook(endpoint["secret"]).verify(got.body, got.headers)["data"]
+            assert session["id"] == created.json()["id"]
+            assert session["status"] == "closed" and session["closeReason"] == "instance_lost"
+            final = await stack.get_session(key, session["id"])
+            assert session == {k: v for k, v in final.items() if k in session}
+            assert len(receiver.of_type("session.closed")) == 1
+    finally:
+        victim.kill()
