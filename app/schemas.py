@@ -227,7 +227,7 @@ class ListedCaptureFile(Answer):
     """The facts of a capture's rendered file; in lists, without a link (read the capture
     to get one)."""
 
-    format: Literal["png", "jpeg", "pdf"]
+    format: Literal["png", "jpeg", "webp", "pdf"]
     bytes: int = Field(ge=0)
     width: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS width.")
     height: int = Field(ge=0, description="Pixels; for a PDF, the viewport's CSS height.")

@@ -216,25 +216,136 @@ class EvaluatePayload(Strict):
     expression: str = Field(min_length=1, max_length=10000)
 
 
-class ScreenshotPayload(OptionalTarget):
-    model_config = ConfigDict(json_schema_extra={**QUALITY_ONLY_WITH_JPEG, **AT_MOST_ONE_TARGET})
+ImageFormat = Literal["png", "jpeg", "webp"]
+PdfPaperFormat = Literal["A4", "A3", "A5", "Letter", "Legal", "Tabloid"]
+QUALITY_FORMATS = ("jpeg", "webp")
+TRANSPARENT_FORMATS = ("png", "webp")
+MAX_CLIP_PX = 16384
+"""Largest clip side, in CSS pixels (Chromium's largest texture)."""
+CSS_LENGTH_PATTERN = r"^(0|[0-9]{1,4}(\.[0-9]{1,3})?(px|in|cm|mm))$"
+PAGE_RANGES_PATTERN = (
+    r"^\s*[0-9]{1,5}(\s*-\s*[0-9]{0,5})?(\s*,\s*[0-9]{1,5}(\s*-\s*[0-9]{0,5})?)*\s*$"
+)
 
-    format: Literal["png", "jpeg"] = "png"
+QUALITY_WITH_LOSSY: dict[str, Any] = {
+    "if": {"required": ["quality"], "properties": {"quality": {"type": "integer"}}},
+    "then": {"required": ["format"], "properties": {"format": {"enum": list(QUALITY_FORMATS)}}},
+}
+"""``quality`` only with ``format: jpeg`` or ``webp``, as the schema says it."""
+
+
+class Clip(Strict):
+    """A rectangle of the page in CSS pixels, from its top-left corner (not the viewport's)."""
+
+    x: float = Field(ge=0, le=MAX_CLIP_PX, allow_inf_nan=False)
+    y: float = Field(ge=0, le=100_000, allow_inf_nan=False)
+    width: float = Field(ge=1, le=MAX_CLIP_PX, allow_inf_nan=False)
+    height: float = Field(ge=1, le=MAX_CLIP_PX, allow_inf_nan=False)
+
+
+CssLength = Annotated[str, Field(max_length=16, pattern=CSS_LENGTH_PATTERN, examples=["1cm"])]
+
+
+class PdfMargin(Strict):
+    """Page margins as CSS lengths (``px``, ``in``, ``cm``, ``mm``; ``0`` alone)."""
+
+    top: CssLength = "0"
+    right: CssLength = "0"
+    bottom: CssLength = "0"
+    left: CssLength = "0"
+
+
+class PdfOptions(Strict):
+    """How a PDF is printed: paper, orientation, backgrounds, scale, margins, pages."""
+
+    format: PdfPaperFormat = "A4"
+    landscape: bool = False
+    print_background: bool = Field(default=True, alias="printBackground")
+    scale: float = Field(default=1, ge=0.1, le=2, allow_inf_nan=False)
+    margin: PdfMargin | None = None
+    page_ranges: str | None = Field(
+        default=None,
+        alias="pageRanges",
+        max_length=200,
+        pattern=PAGE_RANGES_PATTERN,
+        examples=["1-3, 5"],
+    )
+
+
+def image_option_problems(
+    fmt: str,
+    *,
+    quality: int | None,
+    full_page: bool,
+    clip: Clip | None,
+    selector: bool,
+    omit_background: bool,
+) -> list[str]:
+    """What is wrong with a combination of image options, each sentence naming its fields;
+    an empty list when they make sense together."""
+    problems: list[str] = []
+    if quality is not None and fmt not in QUALITY_FORMATS:
+        problems.append("quality is only allowed with format jpeg or webp")
+    if omit_background and fmt not in TRANSPARENT_FORMATS:
+        problems.append("omitBackground is only allowed with format png or webp")
+    chosen = [
+        name
+        for name, given in (
+            ("selector", selector),
+            ("clip", clip is not None),
+            ("fullPage", full_page),
+        )
+        if given
+    ]
+    if len(chosen) > 1:
+        problems.append(f"{' and '.join(chosen)} exclude each other: give at most one of them")
+    return problems
+
+
+class ScreenshotPayload(OptionalTarget):
+    model_config = ConfigDict(json_schema_extra={**QUALITY_WITH_LOSSY, **AT_MOST_ONE_TARGET})
+
+    format: ImageFormat = "png"
     full_page: bool = Field(default=False, alias="fullPage")
     quality: int | None = Field(default=None, ge=1, le=100)
+    device_scale_factor: float = Field(
+        default=1, ge=1, le=3, alias="deviceScaleFactor", allow_inf_nan=False
+    )
+    clip: Clip | None = None
+    omit_background: bool = Field(default=False, alias="omitBackground")
     redaction: Redaction | None = None
     inline: bool = False
 
     @model_validator(mode="after")
-    def _quality_with_jpeg(self) -> ScreenshotPayload:
-        if self.quality is not None and self.format != "jpeg":
-            raise ValueError("quality is only allowed with format jpeg")
+    def _options_fit(self) -> ScreenshotPayload:
+        problems = image_option_problems(
+            self.format,
+            quality=self.quality,
+            full_page=self.full_page,
+            clip=self.clip,
+            selector=self.selector is not None or self.ref is not None,
+            omit_background=self.omit_background,
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
-class PdfPayload(Strict):
+class PdfPayload(PdfOptions):
+    """The ``pdf`` action: :class:`PdfOptions` flat in the payload. Without any of them the
+    PDF has pages of the viewport's size, backgrounds printed."""
+
     redaction: Redaction | None = None
     inline: bool = False
+
+    def options(self) -> PdfOptions | None:
+        """The print options given, or None when only ``redaction``/``inline`` were."""
+        given = self.model_fields_set - {"redaction", "inline"}
+        return (
+            PdfOptions.model_validate(self.model_dump(include=given, by_alias=True))
+            if given
+            else None
+        )
 
 
 class GotoAction(Strict):

@@ -23,7 +23,6 @@ from sessions.action_models import (
     PdfPayload,
     PressPayload,
     QueryPayload,
-    Redaction,
     ScreenshotPayload,
     ScrollPayload,
     SelectPayload,
@@ -207,35 +206,33 @@ async def evaluate(env: ActionEnv, p: EvaluatePayload) -> dict[str, Any]:
 
 
 async def screenshot(env: ActionEnv, p: ScreenshotPayload) -> dict[str, Any]:
-    """Render the page (or an element) to PNG or JPEG."""
+    """Render the page (or an element, or a clip of it) to PNG, JPEG or WebP."""
     await ensure_page_allowed(env)
     target = await refs.resolve_optional(env.page, env.refs, p.selector, p.ref)
-    rendered = await _render_screenshot(env, p, target)
+    spec = render.RenderSpec(
+        format=p.format,
+        full_page=p.full_page,
+        quality=p.quality,
+        scale=p.device_scale_factor,
+        clip=p.clip,
+        selector=None if target is None else target.selector,
+        omit_background=p.omit_background,
+        redaction=p.redaction,
+    )
+    if target is None:
+        rendered = await render.screenshot(env.page, spec)
+    else:
+        async with finding(env, target):
+            rendered = await render.screenshot(env.page, spec)
     return {"result": await env.publish(rendered, p.inline)}
 
 
 async def pdf(env: ActionEnv, p: PdfPayload) -> dict[str, Any]:
     """Print the page to PDF."""
     await ensure_page_allowed(env)
-    rendered = await render.pdf(env.page, p.redaction)
+    spec = render.RenderSpec(format="pdf", pdf=p.options(), redaction=p.redaction)
+    rendered = await render.pdf(env.page, spec)
     return {"result": await env.publish(rendered, p.inline)}
-
-
-async def _render_screenshot(
-    env: ActionEnv, p: ScreenshotPayload, target: refs.Target | None
-) -> render.Rendered:
-    shoot = render.screenshot(
-        env.page,
-        fmt=p.format,
-        full_page=p.full_page,
-        quality=p.quality,
-        selector=None if target is None else target.selector,
-        redaction=p.redaction,
-    )
-    if target is None:
-        return await shoot
-    async with finding(env, target):
-        return await shoot
 
 
 def inline_result(rendered: render.Rendered) -> dict[str, Any]:
@@ -286,26 +283,16 @@ async def run(env: ActionEnv, action: str, payload: Any) -> dict[str, Any]:
         raise ActionError(f"Action failed: {first}" if first else "Action failed.") from err
 
 
-async def render_page(
-    env: ActionEnv,
-    *,
-    fmt: str,
-    full_page: bool = False,
-    quality: int | None = None,
-    redaction: Redaction | None = None,
-) -> render.Rendered:
-    """The session's page rendered to a file in memory, once the guard allows its URL."""
+async def render_page(env: ActionEnv, spec: render.RenderSpec) -> render.Rendered:
+    """The session's page rendered to a file in memory, once the guard allows its URL.
+
+    An element that never shows is ``SELECTOR_TIMEOUT``; a clip off the page and any other
+    browser failure is ``RENDER_FAILED``.
+    """
     await ensure_page_allowed(env)
     try:
-        if fmt == "pdf":
-            return await render.pdf(env.page, redaction)
-        return await render.screenshot(
-            env.page,
-            fmt=fmt,
-            full_page=full_page,
-            quality=quality,
-            selector=None,
-            redaction=redaction,
-        )
+        if spec.format == "pdf":
+            return await render.pdf(env.page, spec)
+        return await render.screenshot(env.page, spec)
     except PlaywrightError as err:
         raise RenderFailed() from err

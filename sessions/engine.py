@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sessions import actions
-from sessions.action_models import ActionRequest, Redaction
+from sessions.action_models import ActionRequest
 from sessions.config import EngineConfig
 from sessions.egress import EgressProxy
 from sessions.errors import (
@@ -30,7 +30,7 @@ from sessions.observer import NoObserver, Observer
 from sessions.pages import PageSource
 from sessions.redis_types import RedisClient
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
-from sessions.render import Rendered
+from sessions.render import Rendered, RenderSpec
 from sessions.supervisor import LoopGroup
 from sessions.tasks import TaskSet
 from sessions.timefmt import now_ms
@@ -306,21 +306,15 @@ class SessionEngine:
         self,
         key_id: str,
         session_id: str,
-        *,
-        fmt: str,
-        full_page: bool = False,
-        quality: int | None = None,
-        redaction: Redaction | None = None,
+        spec: RenderSpec,
     ) -> Rendered:
         """Render the session's page to a file kept in memory (counted as an action)."""
         live = self._local(key_id, session_id)
-        kind = "pdf" if fmt == "pdf" else "screenshot"
+        kind = "pdf" if spec.format == "pdf" else "screenshot"
         async with live.lock:
             ok = False
             try:
-                rendered = await actions.render_page(
-                    live, fmt=fmt, full_page=full_page, quality=quality, redaction=redaction
-                )
+                rendered = await actions.render_page(live, spec)
                 ok = True
             finally:
                 await self.registry.count_action(

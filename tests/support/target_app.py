@@ -15,6 +15,7 @@ from quart import Quart, Response, request, websocket
 
 from tests.support.attack_pages import attack_page, service_worker_script, sw_probe_page
 from tests.support.hosts import OTHER_HOST, THIRDPARTY_HOST
+from tests.support.option_pages import add_option_pages
 from tests.support.pages import (
     article_page,
     big_page,
@@ -96,6 +97,7 @@ class TargetApp:
         self.app.add_url_rule("/status/<int:code>", view_func=self._status, methods=["GET", "POST"])
         self.app.add_url_rule("/api", view_func=self._api, methods=["GET", "POST", "OPTIONS"])
         self.app.add_websocket("/ws", view_func=self._ws)
+        add_option_pages(self.app)
 
     def _record(self, kind: str) -> None:
         # Quart runs each handler in a task of its own that outlives a cancelled ASGI
