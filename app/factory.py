@@ -21,14 +21,30 @@ from app.mcp.endpoint import PATH as MCP_PATH
 from app.mcp.endpoint import McpEndpoint
 from app.metrics import Metrics
 from app.redisconn import open_redis
-from app.routes import admin, captures, docs, files, health, live, sessions, usage, webhooks
+from app.routes import (
+    admin,
+    captures,
+    docs,
+    files,
+    health,
+    live,
+    profiles,
+    schedules,
+    sessions,
+    usage,
+    webhooks,
+)
+from app.routes.profiles import PROFILES_KEY
+from app.routes.schedules import SCHEDULES_KEY
 from app.routes.webhooks import WEBHOOKS_KEY
 from app.scoped import Signer
 from app.settings import Settings, derive_key
 from app.sockets import SOCKETS
 from app.state import STATE_KEY, AppState
-from app.tenancy import Tenancy, make_tenancy
+from app.tenancy import Tenancy, TenancyError, make_tenancy
 from captures.keys import CaptureKeys
+from captures.schedules.scheduler import Scheduler, Tenants
+from captures.schedules.store import ScheduleStore
 from captures.service import CaptureService
 from captures.webhooks.events import SessionEvents
 from captures.webhooks.service import Webhooks, event_recorder, open_webhooks
@@ -40,6 +56,7 @@ from sessions.egress import EgressPolicy, parse_cidrs, parse_host_map
 from sessions.engine import SessionEngine
 from sessions.instances import Instances
 from sessions.keys import SessionKeys
+from sessions.profiles import ProfileVault
 from sessions.redis_types import RedisClient, ping
 from sessions.router import Router
 from sessions.supervisor import LoopGroup, RedisLink
@@ -143,6 +160,33 @@ def make_webhooks(settings: Settings, redis: RedisClient, storage: Storage) -> W
     )
 
 
+def make_scheduler(
+    settings: Settings,
+    redis: RedisClient,
+    tenancy: Tenancy,
+    vault: ProfileVault,
+    captures: CaptureService,
+) -> Scheduler:
+    """The scheduled captures' loop of one API process: its captures are queued by the
+    same service as ``POST /api/captures``."""
+
+    async def key_active(ws_id: str, key_id: str) -> bool:
+        try:
+            keys = await tenancy.list_keys(ws_id)
+        except TenancyError:
+            return False  # the workspace is gone
+        return any(k["id"] == key_id and not k.get("revokedAt") for k in keys)
+
+    tenants = Tenants(
+        key_active=key_active,
+        domains=tenancy.active_domains,
+        profile_exists=vault.exists,
+        submit=captures.submit,
+    )
+    store = ScheduleStore(redis, settings.redis_prefix, make_payload_box(settings))
+    return Scheduler(store, tenants)
+
+
 def open_backends(
     stack: AsyncExitStack, settings: Settings
 ) -> tuple[RedisClient, Storage, Tenancy]:
@@ -218,7 +262,8 @@ def create_app(
     bound_request_json(app)
     middleware.install(app)
     error_handlers.install(app)
-    for module in (health, docs, admin, sessions, live, captures, files, usage, webhooks):
+    blueprints = (health, docs, admin, sessions, live, captures, files, usage, webhooks)
+    for module in (*blueprints, profiles, schedules):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(live.pages)
     mcp = McpEndpoint(VERSION)
@@ -229,12 +274,14 @@ def create_app(
             redis, storage, tenancy = open_backends(stack, settings)
             metrics = Metrics()
             hooks = make_webhooks(settings, redis, storage)
+            vault = ProfileVault(redis, settings.redis_prefix, make_payload_box(settings))
             engine = SessionEngine(
                 engine_config(settings, instance_id(settings)),
                 redis,
                 storage,
                 tenancy.active_domains,
                 observer=SessionEvents(metrics, hooks.events),
+                profiles=vault,
             )
             state = build_state(settings, redis, tenancy, engine, storage, metrics)
             metrics.watch_warm_pool(lambda: engine.resource_counts()["warm"])
@@ -256,6 +303,12 @@ def create_app(
             loops.add("webhook-deliveries", hooks.deliverer.run)
             app.extensions[WEBHOOKS_KEY] = hooks
             stack.callback(app.extensions.pop, WEBHOOKS_KEY, None)
+            scheduler = make_scheduler(settings, redis, tenancy, vault, state.captures)
+            loops.add("schedules", scheduler.run)
+            app.extensions[PROFILES_KEY] = vault
+            app.extensions[SCHEDULES_KEY] = scheduler
+            stack.callback(app.extensions.pop, PROFILES_KEY, None)
+            stack.callback(app.extensions.pop, SCHEDULES_KEY, None)
             await stack.enter_async_context(mcp.running(state))
             app.extensions[STATE_KEY] = state
             stack.callback(app.extensions.pop, STATE_KEY, None)

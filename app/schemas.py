@@ -400,3 +400,61 @@ class WebhookDeliveries(Answer):
     """The endpoint's last 100 deliveries, newest first."""
 
     deliveries: list[WebhookDelivery]
+
+
+class Profile(Answer):
+    """A saved profile: a session's cookies and localStorage, sealed at rest and never
+    returned; only what they cover is shown."""
+
+    id: str = Field(pattern=r"^prof_")
+    name: str
+    created_at: Timestamp
+    updated_at: Timestamp = Field(description="When the state was last saved or written back.")
+    cookie_count: int = Field(ge=0)
+    origins: list[str] = Field(description="The origins with localStorage entries.")
+    domains: list[str] = Field(description="The cookies' domains.")
+
+
+class ProfileList(Answer):
+    """The workspace's profiles, oldest first."""
+
+    profiles: list[Profile]
+
+
+class ScheduleRun(Answer):
+    """A capture a schedule created."""
+
+    id: str = Field(pattern=r"^cap_")
+    status: Literal["queued", "processing", "completed", "failed"]
+    created_at: Timestamp
+
+
+class Schedule(Answer):
+    """A scheduled capture: one capture per due time of `cron` in `timezone`."""
+
+    id: str = Field(pattern=r"^sch_")
+    name: str
+    cron: str = Field(description="Five fields: minute hour day-of-month month day-of-week.")
+    timezone: str = Field(description="IANA time zone the cron expression is read in.")
+    key_id: str = Field(description="The key that made it; its captures belong to that key.")
+    created_at: Timestamp
+    updated_at: Timestamp
+    next_run_at: Timestamp | None = Field(description="Null while paused.")
+    last_run_at: Timestamp | None
+    paused: bool
+    paused_reason: str | None = Field(
+        description="Why the schedule paused itself (`KEY_REVOKED`, `DOMAIN_NOT_ALLOWED`); "
+        "null when it runs or was paused by a caller."
+    )
+
+
+class ScheduleDetail(Schedule):
+    """A schedule with its last 20 captures, newest first."""
+
+    recent_captures: list[ScheduleRun]
+
+
+class ScheduleList(Answer):
+    """The workspace's schedules, oldest first."""
+
+    schedules: list[Schedule]

@@ -13,6 +13,7 @@ from app.factory import (
     heartbeat_s,
     instance_id,
     make_capture_service,
+    make_payload_box,
     make_webhooks,
     open_backends,
 )
@@ -26,6 +27,7 @@ from sessions.engine import SessionEngine
 from sessions.instances import Heart, InstanceInfo, Instances
 from sessions.keys import SessionKeys
 from sessions.observer import NoObserver
+from sessions.profiles import ProfileVault
 from sessions.redis_types import RedisClient
 from sessions.supervisor import LoopGroup, RedisLink
 from sessions.timefmt import now_ms
@@ -63,6 +65,7 @@ async def run_worker(settings: Settings, concurrency: int) -> int:
             storage,
             tenancy.active_domains,
             observer=SessionEvents(NoObserver(), webhooks.events),
+            profiles=ProfileVault(redis, settings.redis_prefix, make_payload_box(settings)),
         )
         stack.push_async_callback(engine.aclose)
         # Every background loop in one supervised group, stopped before the sessions close.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from redis.exceptions import RedisClusterException, RedisError
 
@@ -170,6 +171,20 @@ class SessionService:
         )
         return SessionRecord((await self._forward(record, message)).body)
 
+    async def save_profile(self, key_id: str, session_id: str, name: str) -> dict[str, Any]:
+        """Save the session's state as a new profile, where the session lives."""
+        if self.engine.holds(session_id):
+            return await self.engine.save_profile(key_id, session_id, name)
+        record = await self._remote(key_id, session_id)
+        message = Forwarded(
+            id=self._router.new_id(),
+            op="profile",
+            key_id=key_id,
+            session_id=session_id,
+            action={"name": name},
+        )
+        return (await self._forward(record, message)).body
+
     async def revoke_live(self, key_id: str, session_id: str) -> None:
         """Revoke every live link of a session: links made before stop working, and the
         owner ends the views open through them."""
@@ -220,6 +235,10 @@ class SessionService:
         if message.op == "close":
             record = await self.engine.close(message.key_id, message.session_id)
             return Answer(ok=True, owner=me, body=record.raw)
+        if message.op == "profile":
+            name = str((message.action or {}).get("name", ""))
+            body = await self.engine.save_profile(message.key_id, message.session_id, name)
+            return Answer(ok=True, owner=me, body=body)
         if message.op == "revoke_live":
             self.screencasts.end(message.session_id, "revoked")
             return Answer(ok=True, owner=me)

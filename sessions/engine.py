@@ -28,6 +28,7 @@ from sessions.live import DomainSource, LiveSession, Outputs
 from sessions.models import SessionOptions
 from sessions.observer import NoObserver, Observer
 from sessions.pages import PageSource
+from sessions.profiles import ProfileNotFound, ProfileVault, apply_state
 from sessions.redis_types import RedisClient
 from sessions.registry import CloseReason, Registry, SessionRecord, Status
 from sessions.render import Rendered, RenderSpec
@@ -58,8 +59,11 @@ class SessionEngine:
         storage: Storage,
         domains: DomainSource,
         observer: Observer | None = None,
+        profiles: ProfileVault | None = None,
     ) -> None:
         self.config = config
+        self.profiles = profiles
+        """Saved profiles (``auth.profile``, ``persistProfile``); None: refused."""
         self.registry = Registry(
             redis, SessionKeys(config.prefix), config.credits, config.ledger_retention_s
         )
@@ -71,6 +75,8 @@ class SessionEngine:
         self._pages = PageSource(config, self._proxy, self._tasks, self._browser_crashed)
         self._deadlines = DeadlineQueue(self._due)
         self._live: dict[str, LiveSession] = {}
+        self._persist: dict[str, str] = {}
+        """Session id -> the profile its state is written back to when it closes."""
         self._accepting = False
 
     # Lifecycle ---------------------------------------------------------------------------
@@ -152,7 +158,15 @@ class SessionEngine:
             raise CapacityExceeded()
         created_ms = now_ms()
         session_id = f"sess_{uuid.uuid4()}"
-        made = await self._pages.make(options, session_id)
+        profile = await self._profile_state(workspace_id, options)
+        # A capture's page renders soon after: the warm pool refills once it is closed.
+        made = await self._pages.make(options, session_id, refill=kind != "capture")
+        if profile is not None:
+            try:
+                await apply_state(made.context, profile, options.auth)
+            except BaseException:
+                await self._pages.discard(made, "profile refused")
+                raise
         started_ms = now_ms()
         expires_ms = started_ms + options.max_ttl_seconds * 1000
         fields = {
@@ -194,6 +208,8 @@ class SessionEngine:
             max_content_bytes=self.config.max_content_bytes,
         )
         self._live[session_id] = live
+        if options.persist_profile and options.auth is not None and options.auth.profile:
+            self._persist[session_id] = options.auth.profile
         if made.cdp_url is not None:  # its own browser: a crash closes this session alone
             made.context.on("close", lambda _c: self._crashed(live))
         self._deadlines.set(session_id, live.deadline())
@@ -348,6 +364,7 @@ class SessionEngine:
             raise SessionNotFound()
         changed, final = await asyncio.shield(self.registry.close(record, reason, now_ms()))
         if self._live.pop(live.id, None) is not None:
+            await asyncio.shield(self._write_back(live))
             await self._pages.discard(live.made, reason.value)
         if changed:
             self.observer.session_closed(final.kind, int(final.raw.get("billedCredits", 0)))
@@ -357,6 +374,47 @@ class SessionEngine:
                 extra={"event": "session_closed", "sessionId": live.id, "reason": reason.value},
             )
         return final
+
+    async def _profile_state(
+        self, workspace_id: str, options: SessionOptions
+    ) -> dict[str, Any] | None:
+        """The state of the session's ``auth.profile`` (:class:`ProfileNotFound`)."""
+        if options.auth is None or options.auth.profile is None:
+            return None
+        if self.profiles is None:
+            raise ProfileNotFound()
+        return await self.profiles.state(workspace_id, options.auth.profile)
+
+    async def save_profile(self, key_id: str, session_id: str, name: str) -> dict[str, Any]:
+        """A new profile of the session's workspace holding its cookies and localStorage."""
+        live = self._local(key_id, session_id)
+        if self.profiles is None:
+            raise ProfileNotFound()
+        async with live.lock:
+            state = await live.made.context.storage_state()
+        return await self.profiles.create(live.workspace_id, name, dict(state))
+
+    async def _write_back(self, live: LiveSession) -> None:
+        """``persistProfile``: the closing session's state back into its profile, while the
+        context can still be read (not after a browser crash)."""
+        profile_id = self._persist.pop(live.id, None)
+        if profile_id is None or self.profiles is None:
+            return
+        try:
+            state = await live.made.context.storage_state()
+            saved = await self.profiles.save_state(live.workspace_id, profile_id, dict(state))
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            log.warning(
+                "profile not written back",
+                extra={"event": "profile_lost", "sessionId": live.id, "error": type(err).__name__},
+            )
+            return
+        log.info(
+            "profile written back" if saved else "profile gone: not written back",
+            extra={"event": "profile_saved", "sessionId": live.id, "profileId": profile_id},
+        )
 
     async def drop_unrecorded(self) -> int:
         """Close the sessions here whose record Redis lost; how many."""

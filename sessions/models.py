@@ -238,13 +238,20 @@ class AuthState(Strict):
         default_factory=list, max_length=50, alias="localStorage"
     )
     headers: dict[str, str] = Field(default_factory=dict, max_length=20)
+    profile: str | None = Field(
+        default=None,
+        pattern=r"^prof_[0-9a-f]{32}$",
+        description="A saved profile (`prof_…`) of this workspace: its cookies and "
+        "localStorage are put in place first; `cookies` and `localStorage` given here win "
+        "per name and key.",
+    )
 
     _headers_ok = field_validator("headers")(_check_headers)
 
     @property
     def empty(self) -> bool:
         """True when nothing is to be injected."""
-        return not (self.cookies or self.local_storage or self.headers)
+        return not (self.cookies or self.local_storage or self.headers or self.profile)
 
 
 class Viewport(Strict):
@@ -284,7 +291,20 @@ class SessionOptions(Strict):
         "it over the Chrome DevTools Protocol (Playwright `connect_over_cdp`, Puppeteer).",
     )
 
+    persist_profile: bool = Field(
+        default=False,
+        alias="persistProfile",
+        description="With `auth.profile`: write the session's cookies and localStorage back "
+        "to that profile when the session closes, whatever the reason.",
+    )
+
     _metadata_ok = field_validator("metadata")(check_metadata)
+
+    @model_validator(mode="after")
+    def _persist_needs_profile(self) -> SessionOptions:
+        if self.persist_profile and (self.auth is None or self.auth.profile is None):
+            raise ValueError("persistProfile needs auth.profile")
+        return self
 
     @field_validator("locale")
     @classmethod

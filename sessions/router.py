@@ -41,7 +41,7 @@ class Forwarded(BaseModel):
     """A request for the owner (pydantic JSON on the wire, never pickle)."""
 
     id: str
-    op: Literal["act", "close", "create", "revoke_live"]
+    op: Literal["act", "close", "create", "revoke_live", "profile"]
     key_id: str
     workspace_id: str = ""
     session_id: str = ""

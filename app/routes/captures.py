@@ -17,11 +17,12 @@ from quart_schema import (
 )
 
 from app.error_handlers import describe_validation
-from app.errors import DomainNotAllowed, NotFound
+from app.errors import DomainNotAllowed, NotFound, ValidationFailed
 from app.idempotency import idempotent
 from app.middleware import principal
 from app.openapi import API_KEY_AUTH, api_errors, body_required, idempotent_route
 from app.responses import json_response
+from app.routes.profiles import profile_refusal
 from app.schemas import Capture, CaptureAccepted, CaptureBatchAccepted, CaptureList
 from app.state import AppState, app_state
 from app.tenancy import Principal
@@ -86,6 +87,9 @@ async def create_capture(data: CaptureRequest) -> Response:
     host = urlsplit(data.url).hostname or ""
     if not host_matches(host, await state.tenancy.active_domains(caller.workspace_id)):
         raise DomainNotAllowed(_not_allowed(host))
+    refusal = await profile_refusal(caller.workspace_id, data.auth, "auth.profile")
+    if refusal is not None:
+        raise ValidationFailed(refusal)
     body = await request.get_json()
 
     async def run() -> tuple[dict[str, Any], int]:
@@ -178,5 +182,8 @@ async def _batch_item(
     host = urlsplit(capture.url).hostname or ""
     if not host_matches(host, domains):
         return {"error": {"code": "DOMAIN_NOT_ALLOWED", "message": _not_allowed(host)}}
+    refusal = await profile_refusal(caller.workspace_id, capture.auth, "auth.profile")
+    if refusal is not None:
+        return {"error": {"code": "VALIDATION_ERROR", "message": refusal}}
     accepted = await state.captures.submit(caller.key_id, caller.workspace_id, capture)
     return {"id": accepted["id"], "status": accepted["status"]}
