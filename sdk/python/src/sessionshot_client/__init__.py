@@ -1,0 +1,97 @@
+"""Python client of the SessionShot API: one-shot captures, live browser sessions,
+webhooks, profiles and schedules.
+
+>>> from sessionshot_client import SessionShot
+>>> client = SessionShot()  # SESSIONSHOT_URL, SESSIONSHOT_API_KEY
+>>> capture = client.captures.create(url="https://example.com").wait()
+"""
+
+from sessionshot_client._async import (
+    AsyncCaptureJob,
+    AsyncCaptures,
+    AsyncLiveSession,
+    AsyncSessions,
+    AsyncSessionShot,
+    SessionStart,
+)
+from sessionshot_client._sync import CaptureJob, Captures, LiveSession, Sessions, SessionShot
+from sessionshot_client.errors import (
+    ActionError,
+    ActionFailed,
+    Capacity,
+    CaptureFailed,
+    ConcurrencyLimit,
+    ConfigurationError,
+    Conflict,
+    ConnectionFailed,
+    ConnectNotEnabled,
+    DomainNotAllowed,
+    IdempotencyConflict,
+    InternalError,
+    LinkExpired,
+    NavigationFailed,
+    NavigationTimeout,
+    NotFound,
+    OwnerUnavailable,
+    PayloadTooLarge,
+    RateLimited,
+    RefNotFound,
+    SelectorTimeout,
+    ServiceUnavailable,
+    SessionClosed,
+    SessionShotError,
+    SignatureInvalid,
+    TargetBlocked,
+    Unauthenticated,
+    ValidationFailed,
+    WaitTimeout,
+    WebhookVerificationFailed,
+)
+from sessionshot_client.webhooks import verify_webhook
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActionError",
+    "ActionFailed",
+    "AsyncCaptureJob",
+    "AsyncCaptures",
+    "AsyncLiveSession",
+    "AsyncSessionShot",
+    "AsyncSessions",
+    "Capacity",
+    "CaptureFailed",
+    "CaptureJob",
+    "Captures",
+    "ConcurrencyLimit",
+    "ConfigurationError",
+    "Conflict",
+    "ConnectNotEnabled",
+    "ConnectionFailed",
+    "DomainNotAllowed",
+    "IdempotencyConflict",
+    "InternalError",
+    "LinkExpired",
+    "LiveSession",
+    "NavigationFailed",
+    "NavigationTimeout",
+    "NotFound",
+    "OwnerUnavailable",
+    "PayloadTooLarge",
+    "RateLimited",
+    "RefNotFound",
+    "SelectorTimeout",
+    "ServiceUnavailable",
+    "SessionClosed",
+    "SessionShot",
+    "SessionShotError",
+    "SessionStart",
+    "Sessions",
+    "SignatureInvalid",
+    "TargetBlocked",
+    "Unauthenticated",
+    "ValidationFailed",
+    "WaitTimeout",
+    "WebhookVerificationFailed",
+    "verify_webhook",
+]
