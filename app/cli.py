@@ -165,6 +165,40 @@ async def _wrap(name: str, rows: Awaitable[list[dict[str, Any]]]) -> dict[str, A
     return {name: await rows}
 
 
+async def _dashboard_link(tenancy: Tenancy, args: argparse.Namespace) -> dict[str, Any]:
+    from app.dashboard.links import issue_link
+
+    await tenancy.get_workspace(args.workspace)  # an unknown workspace gets no link
+    settings = client_settings(args.var)
+    base = args.url or settings.public_url or f"http://127.0.0.1:{DEFAULT_PORT}"
+    redis = open_redis(settings)
+    try:
+        return await issue_link(redis, settings.redis_prefix, args.workspace, base)
+    finally:
+        await redis.aclose()
+
+
+_ADMIN[("dashboard-link", "")] = _dashboard_link
+
+
+def _dashboard_link_parser(groups: Any, common: argparse.ArgumentParser) -> None:
+    text = (
+        "print a one-time link that signs its first user in to the workspace's dashboard "
+        "(valid 10 minutes)"
+    )
+    link = groups.add_parser(
+        "dashboard-link", help=text, description=text[0].upper() + text[1:] + ".", parents=[common]
+    )
+    link.add_argument("--workspace", required=True, metavar="WS", help="the workspace (ws_...)")
+    link.add_argument(
+        "--url",
+        metavar="BASE",
+        help="the service's address as browsers reach it (default: SESSIONSHOT_PUBLIC_URL, "
+        f"else http://127.0.0.1:{DEFAULT_PORT})",
+    )
+    link.set_defaults(action="")
+
+
 def _cmd_admin(args: argparse.Namespace) -> int:
     try:
         _print(asyncio.run(_admin(args, client_settings(args.var))))
@@ -235,6 +269,7 @@ def _admin_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         )
     listed = leaf(domain_actions, "list", "list a workspace's domains, active and removed")
     workspace_option(listed, "the workspace (ws_...)")
+    _dashboard_link_parser(groups, common)
 
 
 def _service_parsers(sub: Any) -> None:

@@ -13,6 +13,7 @@ from quart_schema import Info, QuartSchema
 
 from app import error_handlers, middleware, openapi
 from app.admission import Admission
+from app.dashboard.views import blueprint as dashboard_blueprint
 from app.front import Front
 from app.jsonbody import bound_request_json
 from app.keys import AppKeys
@@ -266,6 +267,7 @@ def create_app(
     for module in (*blueprints, profiles, schedules):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(live.pages)
+    app.register_blueprint(dashboard_blueprint)
     mcp = McpEndpoint(VERSION)
 
     @app.while_serving
