@@ -16,6 +16,9 @@ COPY sessions ./sessions
 COPY captures ./captures
 COPY storage ./storage
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
+# The Python client library: `sessionshot capture` is built on it (its deps are locked above).
+COPY sdk/python ./sdk/python
+RUN pip install --no-cache-dir --no-deps --no-build-isolation ./sdk/python
 
 ENV SESSIONSHOT_CHROMIUM_PATH=/usr/bin/chromium \
     PYTHONUNBUFFERED=1

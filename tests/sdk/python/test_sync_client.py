@@ -76,7 +76,8 @@ async def test_session_context_manager_closes_the_session(
                 assert page.content and "# Form page" in page.content
                 assert session.evaluate("window.clicks").result == 2
                 session_id = session.id
-            assert session.info.status == "closed"
+            final = session.info
+            assert final.status == "closed"
             return session_id
 
     session_id = await asyncio.to_thread(scenario)
