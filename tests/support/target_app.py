@@ -15,6 +15,7 @@ from quart import Quart, Response, request, websocket
 
 from tests.support.attack_pages import attack_page, service_worker_script, sw_probe_page
 from tests.support.hosts import OTHER_HOST, THIRDPARTY_HOST
+from tests.support.login_pages import add_login_pages
 from tests.support.option_pages import add_option_pages
 from tests.support.pages import (
     article_page,
@@ -98,6 +99,7 @@ class TargetApp:
         self.app.add_url_rule("/api", view_func=self._api, methods=["GET", "POST", "OPTIONS"])
         self.app.add_websocket("/ws", view_func=self._ws)
         add_option_pages(self.app)
+        add_login_pages(self.app)
 
     def _record(self, kind: str) -> None:
         # Quart runs each handler in a task of its own that outlives a cancelled ASGI
