@@ -98,7 +98,7 @@ class AsyncSessionShot:
             delay = retry_delay(response, attempt, self.config)
             if delay is None:
                 return call.parse(check(response))
-            response.close()
+            await response.aclose()
             attempt += 1
             await asyncio.sleep(delay)
 
