@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,8 @@ async def run_worker(settings: Settings, concurrency: int) -> int:
     worker_id = instance_id(settings).replace("inst_", "worker_", 1)
     async with AsyncExitStack() as stack:
         redis, storage, tenancy = open_backends(stack, settings)
-        config = engine_config(settings, worker_id)
+        # Captures never use connect browsers: none is kept launched here.
+        config = dataclasses.replace(engine_config(settings, worker_id), connect_warm=0)
         instances = Instances(
             redis, SessionKeys(settings.redis_prefix), settings.instance_timeout_s
         )

@@ -25,9 +25,9 @@ class EngineConfig:
     connect_warm: int = 1
     """Connect browsers kept launched for default-option connect sessions."""
     public_url: str = ""
+    """The service's public base URL: ``connectUrl`` is built on it."""
     internal_url: str = ""
     """Where other instances reach this one (announced in the heartbeat)."""
-    """The service's public base URL: ``connectUrl`` is built on it."""
     ignore_https_errors: bool = False
     max_content_bytes: int = 2 * 1024 * 1024
     link_ttl_s: int = 600

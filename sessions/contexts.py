@@ -146,10 +146,12 @@ class WarmPool:
         self._filling = 0
         self._closed = False
 
-    def take(self) -> Made | None:
-        """A warm context, or None when the pool is empty."""
+    def take(self, refill: bool = True) -> Made | None:
+        """A warm context, or None when the pool is empty; the pool refills now, or, with
+        ``refill=False``, at the next :meth:`refill` (a session's close)."""
         made = self._ready.pop() if self._ready else None
-        self.refill()
+        if refill:
+            self.refill()
         return made
 
     def refill(self) -> None:
@@ -179,6 +181,11 @@ class WarmPool:
         """Stop refilling and close what is ready."""
         self._closed = True
         await self.drain()
+
+    @property
+    def filling(self) -> int:
+        """Contexts being made right now."""
+        return self._filling
 
     def __len__(self) -> int:
         return len(self._ready)

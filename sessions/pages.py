@@ -44,11 +44,15 @@ class PageSource:
         self.warm.refill()
         self._connect.refill()
 
-    async def make(self, options: SessionOptions, session_id: str) -> Made:
-        """A page for a new session, its egress endpoint tagged with the session's id."""
+    async def make(self, options: SessionOptions, session_id: str, *, refill: bool = True) -> Made:
+        """A page for a new session, its egress endpoint tagged with the session's id.
+
+        A warm context taken is replaced at once, or with ``refill=False`` once a session
+        closes: a capture's page then renders without a new context being made beside it
+        (on a small machine the two compete for the same cores)."""
         if options.connect:
             return await self._connect.make(options, session_id)
-        made = self.warm.take() if options.is_default else None
+        made = self.warm.take(refill) if options.is_default else None
         if made is not None and made.context.browser and made.context.browser.is_connected():
             self._proxy.retag(made.tag, session_id)
             made.tag = session_id
@@ -61,12 +65,15 @@ class PageSource:
             await self._connect.discard(made, reason)
         else:
             await self._factory.discard(made, reason)
+            self.warm.refill()
 
     def counts(self) -> dict[str, int]:
-        """Open contexts of the shared browser, and the warm contexts and browsers."""
+        """Open contexts of the shared browser, the warm contexts (ready and being made) and
+        the warm connect browsers."""
         return {
             "contexts": self.host.context_count(),
             "warm": len(self.warm),
+            "warmFilling": self.warm.filling,
             "connectWarm": len(self._connect),
         }
 
