@@ -69,7 +69,7 @@ def layout_page(
         )
     if net_ms is not None:
         script.append(
-            f" fetch('/slow?ms={net_ms}').then(() => {{"
+            f" fetch('/slow?ms={net_ms}').then((r) => r.text()).then(() => {{"
             f" document.getElementById('net').style.background = '{_rgb(GREEN)}'; }});"
         )
     script.append("});")
