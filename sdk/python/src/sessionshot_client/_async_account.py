@@ -93,9 +93,9 @@ class AsyncProfiles:
         """One profile."""
         return await self._client.send(api.get_profile(profile_id))
 
-    async def delete(self, profile_id: str) -> None:
+    async def delete(self, profile_id: str) -> Profile:
         """Delete a profile; its sealed state is erased."""
-        await self._client.send(api.delete_profile(profile_id))
+        return await self._client.send(api.delete_profile(profile_id))
 
 
 class AsyncSchedules:
@@ -140,6 +140,6 @@ class AsyncSchedules:
         fields = given(name=name, cron=cron, timezone=timezone, paused=paused)
         return await self._client.send(api.update_schedule(schedule_id, ScheduleUpdate(**fields)))
 
-    async def delete(self, schedule_id: str) -> None:
+    async def delete(self, schedule_id: str) -> Schedule:
         """Delete a schedule."""
-        await self._client.send(api.delete_schedule(schedule_id))
+        return await self._client.send(api.delete_schedule(schedule_id))

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
+
 from sessionshot_client._core import Call, empty_call, model_call, path_id, text_call
 from sessionshot_client.errors import CaptureFailed, SessionShotError, error_class
 from sessionshot_client.models import (
@@ -223,9 +224,9 @@ def get_profile(profile_id: str) -> Call[Profile]:
     return model_call("GET", f"/api/profiles/{path_id(profile_id)}", Profile)
 
 
-def delete_profile(profile_id: str) -> Call[None]:
+def delete_profile(profile_id: str) -> Call[Profile]:
     """``DELETE /api/profiles/{id}``."""
-    return empty_call("DELETE", f"/api/profiles/{path_id(profile_id)}")
+    return model_call("DELETE", f"/api/profiles/{path_id(profile_id)}", Profile)
 
 
 def create_schedule(request: ScheduleCreate, idempotency_key: str | None) -> Call[Schedule]:
@@ -256,9 +257,9 @@ def update_schedule(schedule_id: str, update: ScheduleUpdate) -> Call[Schedule]:
     return model_call("PATCH", path, Schedule, body=update)
 
 
-def delete_schedule(schedule_id: str) -> Call[None]:
+def delete_schedule(schedule_id: str) -> Call[Schedule]:
     """``DELETE /api/schedules/{id}``."""
-    return empty_call("DELETE", f"/api/schedules/{path_id(schedule_id)}")
+    return model_call("DELETE", f"/api/schedules/{path_id(schedule_id)}", Schedule)
 
 
 def capture_request(**fields: Any) -> CaptureRequest:

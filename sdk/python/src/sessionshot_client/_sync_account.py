@@ -93,9 +93,9 @@ class Profiles:
         """One profile."""
         return self._client.send(api.get_profile(profile_id))
 
-    def delete(self, profile_id: str) -> None:
+    def delete(self, profile_id: str) -> Profile:
         """Delete a profile; its sealed state is erased."""
-        self._client.send(api.delete_profile(profile_id))
+        return self._client.send(api.delete_profile(profile_id))
 
 
 class Schedules:
@@ -140,6 +140,6 @@ class Schedules:
         fields = given(name=name, cron=cron, timezone=timezone, paused=paused)
         return self._client.send(api.update_schedule(schedule_id, ScheduleUpdate(**fields)))
 
-    def delete(self, schedule_id: str) -> None:
+    def delete(self, schedule_id: str) -> Schedule:
         """Delete a schedule."""
-        self._client.send(api.delete_schedule(schedule_id))
+        return self._client.send(api.delete_schedule(schedule_id))

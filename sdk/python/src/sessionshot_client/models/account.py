@@ -163,13 +163,15 @@ class Schedule(ResponseModel):
     name: str
     cron: str
     timezone: str
+    key_id: str
     paused: bool
     paused_reason: str | None = None
     next_run_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    capture: dict[str, Any] | None = None
+    last_run_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
     recent_captures: list[RecentCapture] | None = None
+    """Only when read one by one: its last 20 captures, newest first."""
 
 
 class ScheduleList(ResponseModel):
