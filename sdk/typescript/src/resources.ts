@@ -4,10 +4,10 @@ import type {
   Profile,
   ProfileList,
   Schedule,
-  ScheduleCreate,
+  ScheduleRequest,
   ScheduleDetail,
   ScheduleList,
-  ScheduleUpdate,
+  SchedulePatch,
   WebhookDeliveries,
   WebhookDelivery,
   WebhookEndpoint,
@@ -134,9 +134,13 @@ export class Profiles {
     return this.http.json<Profile>({ method: "GET", path: profilePath(id), signal: options.signal });
   }
 
-  /** Deletes the profile; its sealed state is erased. */
-  async delete(id: string, options: CallOptions = {}): Promise<void> {
-    await this.http.send({ method: "DELETE", path: profilePath(id), signal: options.signal });
+  /** Deletes the profile (its sealed state is erased) and returns it. */
+  delete(id: string, options: CallOptions = {}): Promise<Profile> {
+    return this.http.json<Profile>({
+      method: "DELETE",
+      path: profilePath(id),
+      signal: options.signal,
+    });
   }
 }
 
@@ -146,7 +150,7 @@ const schedulePath = (id: string): string => `/api/schedules/${encodeURIComponen
 export class Schedules {
   constructor(private readonly http: Transport) {}
 
-  create(request: ScheduleCreate, options: CreateOptions = {}): Promise<Schedule> {
+  create(request: ScheduleRequest, options: CreateOptions = {}): Promise<Schedule> {
     return this.http.json<Schedule>({
       method: "POST",
       path: "/api/schedules",
@@ -175,7 +179,7 @@ export class Schedules {
   }
 
   /** Pauses or resumes it, or changes its cron, timezone or name. */
-  update(id: string, patch: ScheduleUpdate, options: CallOptions = {}): Promise<Schedule> {
+  update(id: string, patch: SchedulePatch, options: CallOptions = {}): Promise<Schedule> {
     return this.http.json<Schedule>({
       method: "PATCH",
       path: schedulePath(id),
@@ -184,7 +188,12 @@ export class Schedules {
     });
   }
 
-  async delete(id: string, options: CallOptions = {}): Promise<void> {
-    await this.http.send({ method: "DELETE", path: schedulePath(id), signal: options.signal });
+  /** Deletes the schedule and returns it; captures it made stay. */
+  delete(id: string, options: CallOptions = {}): Promise<Schedule> {
+    return this.http.json<Schedule>({
+      method: "DELETE",
+      path: schedulePath(id),
+      signal: options.signal,
+    });
   }
 }

@@ -17,7 +17,7 @@ import type {
   PdfPayload,
   PressPayload,
   Profile,
-  ProfileCreate,
+  ProfileRequest,
   QueryPayload,
   ScopedToken,
   ScreenshotPayload,
@@ -279,7 +279,7 @@ export class BrowserSession {
   }
 
   /** Saves the session's cookies and localStorage as a profile (SPEC §16). */
-  saveProfile(request: ProfileCreate, options: CreateOptions = {}): Promise<Profile> {
+  saveProfile(request: ProfileRequest, options: CreateOptions = {}): Promise<Profile> {
     return this.http.json<Profile>({
       method: "POST",
       path: path(this.id, "/profile"),

@@ -106,6 +106,14 @@ export interface Clip {
   height: number;
 }
 
+/** PDF margins: CSS lengths, such as `"1cm"`. */
+export interface PdfMargin {
+  top?: string;
+  right?: string;
+  bottom?: string;
+  left?: string;
+}
+
 /** PDF page options (`output.pdf`, and the `pdf` action's payload). */
 export interface PdfOptions {
   format?: "A4" | "A3" | "A5" | "Letter" | "Legal" | "Tabloid";
@@ -113,8 +121,7 @@ export interface PdfOptions {
   printBackground?: boolean;
   /** 0.1–2. */
   scale?: number;
-  /** CSS lengths, such as `"1cm"`. */
-  margin?: { top?: string; right?: string; bottom?: string; left?: string };
+  margin?: PdfMargin | null;
   pageRanges?: string;
 }
 
@@ -743,7 +750,7 @@ export type WebhookEvent =
 // Profiles (SPEC §16)
 
 /** `POST /v1/sessions/{id}/profile`. */
-export interface ProfileCreate {
+export interface ProfileRequest {
   name: string;
 }
 
@@ -769,7 +776,7 @@ export interface ProfileList {
 // Schedules (SPEC §16)
 
 /** `POST /api/schedules`. */
-export interface ScheduleCreate {
+export interface ScheduleRequest {
   name: string;
   /** Five fields. */
   cron: string;
@@ -780,11 +787,11 @@ export interface ScheduleCreate {
 }
 
 /** `PATCH /api/schedules/{id}`. */
-export interface ScheduleUpdate {
-  paused?: boolean;
-  cron?: string;
-  timezone?: string;
-  name?: string;
+export interface SchedulePatch {
+  paused?: boolean | null;
+  cron?: string | null;
+  timezone?: string | null;
+  name?: string | null;
 }
 
 /** A scheduled capture. */
@@ -798,11 +805,15 @@ export interface Schedule {
   paused: boolean;
   /** Why it paused itself (a revoked key, a host no longer allowed); null otherwise. */
   pausedReason: string | null;
-  createdAt?: Timestamp;
-  updatedAt?: Timestamp;
+  /** The key that made it: its captures belong to that key. */
+  keyId: string;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  lastRunAt: Timestamp | null;
 }
 
-export interface RecentCapture {
+/** A capture a schedule made. */
+export interface ScheduleRun {
   id: string;
   status: CaptureStatus;
   createdAt: Timestamp;
@@ -810,7 +821,7 @@ export interface RecentCapture {
 
 /** `GET /api/schedules/{id}`: with its last 20 captures. */
 export interface ScheduleDetail extends Schedule {
-  recentCaptures: RecentCapture[];
+  recentCaptures: ScheduleRun[];
 }
 
 export interface ScheduleList {
