@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := chromium redis-server poppler-utils fonts-dejavu-core
 PORT ?= 8080
 
-.PHONY: install lock system-packages node test-npm run test test-fast lint format bench bench-npm load clean
+.PHONY: install lock system-packages node test-npm sdk-ts run test test-fast lint format bench bench-npm load clean
 
 install: system-packages $(STAMP)
 
@@ -62,12 +62,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install lint test-npm
+test: install lint test-npm sdk-ts
 	$(BIN)/python -m pytest -q
 
 # The suite without the tests marked slow (real processes killed and restarted, Redis taken
 # away): a quick check while developing; `make test` runs everything.
-test-fast: install test-npm
+test-fast: install test-npm sdk-ts
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # Node and npm for the Node clients of the tests (Puppeteer) and the benches: Debian's
@@ -82,6 +82,11 @@ node:
 # The tests' Node clients, exactly as locked (puppeteer-core, the CDP protocol description).
 test-npm: node
 	cd tests/node && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+# The TypeScript client (sdk/typescript), exactly as locked, built with tsc; its node tests
+# run inside pytest (tests/e2e/test_sdk_typescript.py) against real service processes.
+sdk-ts: node
+	cd sdk/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 # Each benchmark compares the service with the best alternative in the same run and exits
 # non-zero when it misses a target (docs/benchmarks.md). All of them run; the summary says
