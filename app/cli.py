@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app import eventloop
+from app.capture_cmd import add_capture_parser
 from app.logs import configure_logging
 from app.redisconn import check_redis_mode, open_redis
 from app.settings import Settings, SettingsError, load_settings
@@ -373,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage.set_defaults(func=_cmd_usage)
 
     _admin_parsers(sub, var_option)
+    add_capture_parser(sub)
     return parser
 
 
