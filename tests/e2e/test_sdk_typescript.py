@@ -26,6 +26,7 @@ from tests.support.capture_stack import CaptureStack
 from tests.support.hosts import OTHER_HOST
 from tests.support.procs import RedisServer
 from tests.support.target_site import TargetSite
+from tests.support.tls import TLSMaterial
 
 SDK = Path(__file__).resolve().parents[2] / "sdk" / "typescript"
 TSC = SDK / "node_modules" / "typescript" / "bin" / "tsc"
@@ -147,6 +148,7 @@ async def test_the_node_suite_passes_against_the_service(
     stack: CaptureStack,
     limited: CaptureStack,
     target_site: TargetSite,
+    tls_material: TLSMaterial,
     tmp_path: Path,
 ) -> None:
     """Captures created, waited for and downloaded; a session driven by ref and closed;
@@ -162,10 +164,12 @@ async def test_the_node_suite_passes_against_the_service(
         SESSIONSHOT_LIMITED_URL=limited.base_url,
         SESSIONSHOT_LIMITED_API_KEY=limited_key,
         SESSIONSHOT_WEBHOOK_VECTORS=str(webhook_vectors(tmp_path / "vectors.json")),
+        SESSIONSHOT_TEST_TLS_CERT=str(tls_material.cert_path),
+        SESSIONSHOT_TEST_TLS_KEY=str(tls_material.key_path),
     )
-    code, out = await run(
-        node(), "--test", "--test-reporter=tap", "--test-concurrency=1", "test/", env=env
-    )
+    tests = sorted(str(path.relative_to(SDK)) for path in (SDK / "test").glob("*.test.mjs"))
+    assert tests
+    code, out = await run(node(), "--test", "--test-reporter=tap", *tests, env=env)
     assert code == 0, f"node --test failed:\n{out}"
     assert "# fail 0" in out, out
     assert "# skipped 0" in out, out

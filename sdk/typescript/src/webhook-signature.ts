@@ -98,9 +98,9 @@ export async function signWebhook(
  * tolerance, or no signature matches.
  */
 export async function verifyWebhook(
-  secret: string | readonly string[],
   payload: string | Uint8Array,
   headers: HeadersLike,
+  secret: string | readonly string[],
   options: VerifyOptions = {},
 ): Promise<WebhookEvent> {
   const id = header(headers, "webhook-id");

@@ -30,6 +30,13 @@ export const env = {
   get limitedApiKey() {
     return required("SESSIONSHOT_LIMITED_API_KEY");
   },
+  /** A certificate and key for `app.test`, for a webhook receiver of the tests. */
+  get tlsCert() {
+    return required("SESSIONSHOT_TEST_TLS_CERT");
+  },
+  get tlsKey() {
+    return required("SESSIONSHOT_TEST_TLS_KEY");
+  },
   /** Signatures made by the Python `standardwebhooks` library (a JSON file). */
   get webhookVectors() {
     return required("SESSIONSHOT_WEBHOOK_VECTORS");

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
+import { once } from "node:events";
 import { describe, test } from "node:test";
 
 import {
@@ -53,6 +55,47 @@ describe("webhooks", () => {
     }
   });
 
+  test("a delivery of the service verifies with the endpoint's secret", async () => {
+    const sdk = client();
+    let resolveDelivery;
+    const delivered = new Promise((resolve) => (resolveDelivery = resolve));
+    const server = createServer(
+      { cert: readFileSync(env.tlsCert), key: readFileSync(env.tlsKey) },
+      (request, response) => {
+        const chunks = [];
+        request.on("data", (chunk) => chunks.push(chunk));
+        request.on("end", () => {
+          response.writeHead(204).end();
+          resolveDelivery({ body: Buffer.concat(chunks), headers: request.headers });
+        });
+      },
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address();
+    const endpoint = await sdk.webhooks.create({
+      url: `https://app.test:${port}/hook`,
+      events: ["capture.completed"],
+    });
+    try {
+      const sent = await sdk.webhooks.test(endpoint.id);
+      assert.equal(sent.event, "webhook.test");
+      const timeout = AbortSignal.timeout(60_000);
+      const aborted = once(timeout, "abort").then(() => {
+        throw new Error("no delivery within 60 s");
+      });
+      const { body, headers } = await Promise.race([delivered, aborted]);
+      assert.equal(headers["webhook-id"], sent.id);
+      const event = await verifyWebhook(new Uint8Array(body), headers, endpoint.secret);
+      assert.equal(event.type, "webhook.test");
+      const forged = await verifyWebhook(body.toString() + "x", headers, endpoint.secret).catch((e) => e);
+      assert.ok(forged instanceof WebhookVerificationError, String(forged));
+    } finally {
+      server.close();
+      await sdk.webhooks.delete(endpoint.id);
+    }
+  });
+
   test("signatures made by the Python standardwebhooks library verify", async () => {
     const vectors = JSON.parse(readFileSync(env.webhookVectors, "utf8"));
     assert.ok(vectors.length >= 2);
@@ -64,21 +107,21 @@ describe("webhooks", () => {
       };
       const now = v.timestamp * 1000;
       assert.equal(await signWebhook(v.secret, v.id, v.timestamp, v.payload), v.signature.split(" ")[0]);
-      const event = await verifyWebhook(v.secret, v.payload, headers, { now });
+      const event = await verifyWebhook(v.payload, headers, v.secret, { now });
       assert.deepEqual(event, JSON.parse(v.payload));
-      const asBytes = await verifyWebhook(v.secret, new TextEncoder().encode(v.payload), new Headers(headers), { now });
+      const asBytes = await verifyWebhook(new TextEncoder().encode(v.payload), new Headers(headers), v.secret, { now });
       assert.deepEqual(asBytes, event);
 
-      const tampered = await verifyWebhook(v.secret, v.payload + " ", headers, { now }).catch((e) => e);
+      const tampered = await verifyWebhook(v.payload + " ", headers, v.secret, { now }).catch((e) => e);
       assert.ok(tampered instanceof WebhookVerificationError, String(tampered));
-      const late = await verifyWebhook(v.secret, v.payload, headers, { now: now + 301_000 }).catch((e) => e);
+      const late = await verifyWebhook(v.payload, headers, v.secret, { now: now + 301_000 }).catch((e) => e);
       assert.ok(late instanceof WebhookVerificationError, String(late));
-      const wrongSecret = await verifyWebhook("whsec_" + btoa("another secret"), v.payload, headers, { now }).catch((e) => e);
+      const wrongSecret = await verifyWebhook(v.payload, headers, "whsec_" + btoa("another secret"), { now }).catch((e) => e);
       assert.ok(wrongSecret instanceof WebhookVerificationError);
-      const missing = await verifyWebhook(v.secret, v.payload, { "webhook-id": v.id }, { now }).catch((e) => e);
+      const missing = await verifyWebhook(v.payload, { "webhook-id": v.id }, v.secret, { now }).catch((e) => e);
       assert.ok(missing instanceof WebhookVerificationError);
       // Either of two secrets verifies (a rotated endpoint signs with both for a day).
-      assert.deepEqual(await verifyWebhook(["whsec_" + btoa("old"), v.secret], v.payload, headers, { now }), event);
+      assert.deepEqual(await verifyWebhook(v.payload, headers, ["whsec_" + btoa("old"), v.secret], { now }), event);
     }
   });
 });
