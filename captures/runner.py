@@ -13,7 +13,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Request, Route
 
 from captures.errors import AuthRefused, CaptureFailed, CaptureTimeout
-from captures.models import CaptureRequest, PageOptions, step_action
+from captures.models import CaptureRequest, step_action
 from captures.results import ResultFile
 from sessions.action_models import ActionRequest
 from sessions.engine import SessionEngine
@@ -25,7 +25,7 @@ from sessions.errors import (
     SessionError,
 )
 from sessions.models import SessionOptions
-from sessions.render import RenderSpec
+from sessions.render import RenderSpec, scale_page
 from storage import Storage
 
 RETRIED_ERRORS: tuple[type[SessionError], ...] = (
@@ -104,7 +104,7 @@ class CaptureRunner:
 
     async def _run(self, owner: Owner, session_id: str, request: CaptureRequest) -> ResultFile:
         engine = self._engine
-        await self._dress(session_id, request.page)
+        await self._dress(session_id, request)
         goto = ActionRequest.model_validate(
             {"type": "goto", "payload": {"url": request.url, "waitUntil": request.page.wait_until}}
         )
@@ -121,18 +121,23 @@ class CaptureRunner:
         )
         return ResultFile.of(rendered, f"{key}.{rendered.extension}", filename)
 
-    async def _dress(self, session_id: str, options: PageOptions) -> None:
-        """Before the first navigation: media features emulated, resource types refused."""
+    async def _dress(self, session_id: str, request: CaptureRequest) -> None:
+        """Before the first navigation: device scale and media features emulated,
+        resource types refused."""
         live = self._engine.held(session_id)
         if live is None:
             return
-        page = live.page
+        page, options = live.page, request.page
+        viewport, scale = request.viewport, request.output.device_scale_factor
         media: dict[str, Any] = {}
         if options.color_scheme is not None:
             media["color_scheme"] = options.color_scheme
         if options.reduced_motion is not None:
             media["reduced_motion"] = "reduce" if options.reduced_motion else "no-preference"
         try:
+            if scale != 1:  # before the page loads: it picks its images for this ratio
+                cdp = await page.context.new_cdp_session(page)  # attached until the page closes
+                await scale_page(cdp, viewport.width, viewport.height, scale)
             if media:
                 await page.emulate_media(**media)
             if options.block_resources:

@@ -160,12 +160,13 @@ async def screenshot(page: Page, spec: RenderSpec) -> Rendered:
 async def _shoot(page: Page, spec: RenderSpec) -> bytes:
     cdp = await page.context.new_cdp_session(page)
     viewport = page.viewport_size or {"width": 1280, "height": 800}
+    # Set here even when the page already has this ratio through another DevTools session
+    # (a capture's, from before it loaded): Chromium shoots with the shooting session's own
+    # metrics.
+    rescale = spec.scale != 1
     try:
-        if spec.scale != 1:
-            await cdp.send(
-                "Emulation.setDeviceMetricsOverride",
-                {**viewport, "deviceScaleFactor": spec.scale, "mobile": False},
-            )
+        if rescale:
+            await scale_page(cdp, viewport["width"], viewport["height"], spec.scale)
         if spec.omit_background:
             await cdp.send(
                 "Emulation.setDefaultBackgroundColorOverride",
@@ -185,17 +186,30 @@ async def _shoot(page: Page, spec: RenderSpec) -> bytes:
         shot = await cdp.send("Page.captureScreenshot", params)
     finally:
         if not page.is_closed():
-            await _unset(page, cdp, spec, viewport)
+            await _unset(page, cdp, spec.omit_background, viewport if rescale else None)
     return base64.b64decode(shot["data"])
 
 
-async def _unset(page: Page, cdp: CDPSession, spec: RenderSpec, viewport: Any) -> None:
+async def scale_page(cdp: CDPSession, width: int, height: int, scale: float) -> None:
+    """Emulate ``scale`` device pixels per CSS pixel (``devicePixelRatio``) on the page of
+    ``cdp``, for as long as that DevTools session stays attached."""
+    await cdp.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": False},
+    )
+
+
+async def _unset(page: Page, cdp: CDPSession, background: bool, viewport: Any) -> None:
     """Undo the shot's overrides: the page goes on as it was."""
-    if spec.omit_background:
+    if background:
         await cdp.send("Emulation.setDefaultBackgroundColorOverride", {})
-    if spec.scale != 1:  # Playwright's own metrics for the context's viewport, again
-        await page.set_viewport_size(viewport)
     await cdp.detach()
+    if viewport is not None:
+        # Detaching cleared every metrics override, Playwright's too, and Chromium ignores
+        # a session repeating its own last override: a different size first makes
+        # Playwright's count again.
+        await page.set_viewport_size({"width": viewport["width"], "height": viewport["height"] + 1})
+        await page.set_viewport_size(viewport)
 
 
 _SCROLL_JS = "() => [window.scrollX, window.scrollY]"

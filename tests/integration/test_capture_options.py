@@ -101,11 +101,12 @@ async def test_device_scale_factor_doubles_the_pixels(
     client: Client, target_site: TargetSite
 ) -> None:
     output = {"width": 640, "height": 480, "deviceScaleFactor": 2}
-    status, image = await png_of(client, {"url": layout(target_site), "output": output})
+    status, image = await png_of(client, {"url": layout(target_site, dpr=2), "output": output})
     assert (image.width, image.height) == (1280, 960)
     assert (status["result"]["width"], status["result"]["height"]) == (1280, 960)
     assert near(colour_of(image, BOX, 2), RED)
     assert near(colour_of(image, HIDE, 2), BLUE)
+    assert near(colour_of(image, PROBE, 2), GREEN)  # the page loaded at devicePixelRatio 2
 
 
 async def test_device_scale_factor_on_jpeg_and_full_page(

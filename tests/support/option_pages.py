@@ -36,7 +36,8 @@ NET = (750, 60, 100, 100)
 LOADED = (900, 60, 100, 100)
 """``#loaded``: red, green once the window's ``load`` event fired."""
 PROBE = (40, 200, 200, 100)
-"""``#probe``: green when the zone, locale and user agent are those of the query."""
+"""``#probe``: green when the zone, locale, user agent and device pixel ratio the page saw
+are those of the query (``tz``, ``locale``, ``ua``, ``dpr``)."""
 PAGE_HEIGHT = 3000
 """CSS height of ``/opt/layout``."""
 LOGGED_IN_SID = "signed-in-session"
@@ -77,7 +78,8 @@ def layout_page(
         script.append(
             f"const want = {json.dumps(probe)};"
             " const seen = {tz: Intl.DateTimeFormat().resolvedOptions().timeZone,"
-            " locale: navigator.language, ua: navigator.userAgent};"
+            " locale: navigator.language, ua: navigator.userAgent,"
+            " dpr: String(window.devicePixelRatio)};"
             " const ok = Object.keys(want).every((k) => want[k] === seen[k]);"
             " document.addEventListener('DOMContentLoaded', () => {"
             " const el = document.getElementById('probe');"
@@ -149,7 +151,7 @@ def _html(body: str) -> Response:
 
 
 async def _layout() -> Response:
-    probe = {k: request.args[k] for k in ("tz", "locale", "ua") if k in request.args}
+    probe = {k: request.args[k] for k in ("tz", "locale", "ua", "dpr") if k in request.args}
     return _html(layout_page(_int_arg("late"), _int_arg("net"), _int_arg("slowimg"), probe))
 
 
