@@ -77,6 +77,7 @@ class Stats:
     mean: float
     min: float
     max: float
+    p99: float = math.nan
 
     @classmethod
     def of(cls, samples_ms: Sequence[float]) -> Stats:
@@ -89,6 +90,7 @@ class Stats:
             mean=sum(samples_ms) / len(samples_ms),
             min=min(samples_ms),
             max=max(samples_ms),
+            p99=percentile(samples_ms, 99),
         )
 
 
