@@ -91,7 +91,7 @@ sdk-ts: node
 # Each benchmark compares the service with the best alternative in the same run and exits
 # non-zero when it misses a target (docs/benchmarks.md). All of them run; the summary says
 # which missed, and `make bench` fails if any did.
-BENCHES := sessions captures routing usage mcp connect live
+BENCHES := sessions captures webhooks routing usage mcp connect live
 
 # bench/mcp.py's baseline, Playwright MCP, exactly as its lock file pins it (never at test time).
 bench-npm: node

@@ -5,6 +5,10 @@ It serves HTTP/1.1 over TLS with the run's throwaway certificates (made at run t
 the statuses of the first requests in order (``None``: hold the request unanswered until
 the receiver closes); every later request gets 200.
 
+Every delivery records when it arrived (``Received.received_at``) and, once a 2xx answer
+went out for it, when (``answered_at`` by ``webhook-id``): wall-clock seconds
+(``time.time()``), the clock the service's timestamps use on the same machine.
+
 NETWORK RULE: it binds a loopback address only (127.0.0.1 by default).
 """
 
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -33,6 +38,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int | None
+    received_at: float = 0.0
+    """``time.time()`` when the request's last byte was read."""
 
     @property
     def webhook_id(self) -> str:
@@ -60,6 +67,8 @@ class WebhookReceiver:
         self.port = 0
         self.connections = 0
         self.received: list[Received] = []
+        self.answered_at: dict[str, float] = {}
+        """``webhook-id`` to ``time.time()`` just after its first 2xx answer was sent."""
         self._answers = list(answers)
         self._tls = tls.server_context(canary=bind_host == "127.0.0.2", alpn=("http/1.1",))
         self._server: asyncio.Server | None = None
@@ -117,14 +126,18 @@ class WebhookReceiver:
         try:
             await writer.start_tls(self._tls)
             path, headers, body = await _read_request(reader)
+            received_at = time.time()
             answer = self._answers.pop(0) if self._answers else 200
-            self.received.append(Received(path, headers, body, answer))
+            self.received.append(Received(path, headers, body, answer, received_at))
             if answer is None:
                 await self._release.wait()
                 return
             head = f"HTTP/1.1 {answer} Answer\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             writer.write(head.encode())
             await writer.drain()
+            webhook_id = headers.get("webhook-id", "")
+            if 200 <= answer < 300 and webhook_id not in self.answered_at:
+                self.answered_at[webhook_id] = time.time()
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
