@@ -96,10 +96,12 @@ async def _options_from_body() -> tuple[SessionOptions, Any]:
 @v1_errors(
     400,
     401,
+    404,
     409,
     413,
     429,
     503,
+    e404="NOT_FOUND: `auth.profile` is not a profile of this workspace (unknown or deleted).",
     e429=_E429,
     e503="CAPACITY: no instance has room for another session, or SERVICE_UNAVAILABLE.",
 )
