@@ -36,11 +36,12 @@ $(UV):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
 
+# The project, then the Python client library sdk/python (`sessionshot capture` uses it; its
+# dependencies are in the lock), both editable.
 $(STAMP): $(UV) $(LOCK) requirements/build.lock pyproject.toml sdk/python/pyproject.toml
 	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps \
 	  --build-constraints requirements/build.lock -e .
-	# The Python client library (the capture command uses it); its deps are in the lock.
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps \
 	  --build-constraints requirements/build.lock -e sdk/python
 	@touch $(STAMP)
