@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from captures.models import CaptureRequest
 from captures.schedules.store import ScheduleRecord, ScheduleStore
 from sessions.domains import host_matches
+from sessions.supervisor import is_outage
 from sessions.timefmt import now_ms
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class Scheduler:
         except asyncio.CancelledError:
             raise
         except Exception as err:
+            if is_outage(err):
+                raise  # Redis is away: the loop group waits for it, then starts over
             log.error(
                 "scheduled capture not created",
                 extra={"event": "schedule_failed", "scheduleId": schedule_id, "error": repr(err)},
