@@ -1163,9 +1163,13 @@ def report(result: dict[str, Any]) -> str:
         f"- latency: {config['samples']} sequential samples per side after {config['warmup']} "
         f"warm-up rounds, interleaved (every order in turn), {config['pause_s'] * 1000:.0f} ms "
         f"+ 0-{config['jitter_s'] * 1000:.1f} ms pause after each",
-        f"- formats ({', '.join(FORMATS[f].label for f in config['formats'])}; same page): "
-        f"{config['formats_samples']} sequential samples per side and format after "
-        f"{config['formats_warmup']} warm-up rounds, interleaved like the latency",
+        (
+            f"- formats ({', '.join(FORMATS[f].label for f in config['formats'])}; same page): "
+            f"{config['formats_samples']} sequential samples per side and format after "
+            f"{config['formats_warmup']} warm-up rounds, interleaved like the latency"
+            if config["formats"]
+            else "- formats: skipped"
+        ),
         f"- throughput: {config['captures']} captures per block, {config['blocks']} blocks per "
         f"side per concurrency, alternating raw/service, {config['block_pause_s'] * 1000:.0f} ms "
         "between blocks; median of the blocks",
