@@ -10,6 +10,7 @@ import base64
 import copy
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from tests.support.tls import TLSMaterial
 
 SDK = Path(__file__).resolve().parents[2] / "sdk" / "typescript"
 TSC = SDK / "node_modules" / "typescript" / "bin" / "tsc"
+DOCS = SDK.parents[1] / "docs"
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -181,6 +183,46 @@ async def test_the_examples_type_check(built_sdk: Path) -> None:
     """``tsc --noEmit`` over examples/*.ts, which use the package as users import it."""
     code, out = await run(node(), str(TSC), "-p", "tsconfig.examples.json", timeout_s=180)
     assert code == 0, f"the examples do not type-check:\n{out}"
+
+
+def typescript_blocks(markdown: str) -> str:
+    """The ```ts blocks of a Markdown text, in order, as one module."""
+    blocks = re.findall(r"^```ts\n(.*?)^```", markdown, flags=re.MULTILINE | re.DOTALL)
+    return "\n".join(blocks)
+
+
+@pytest.mark.parametrize("markdown", [SDK / "README.md", DOCS / "sdk.md"], ids=["readme", "docs"])
+async def test_the_documented_typescript_type_checks(
+    built_sdk: Path, markdown: Path, tmp_path: Path
+) -> None:
+    """The TypeScript of the README (and of docs/sdk.md's TypeScript section), read in order as
+    one module, type-checks against the built package."""
+    text = markdown.read_text()
+    if markdown.name == "sdk.md":
+        assert "\n## TypeScript" in text, "docs/sdk.md has no TypeScript section"
+        text = text[text.index("\n## TypeScript") :]
+    source = typescript_blocks(text)
+    assert 'from "sessionshot"' in source
+    (tmp_path / "doc.mts").write_text(source)
+    tsconfig = {
+        "extends": str(SDK / "tsconfig.json"),
+        "compilerOptions": {
+            "noEmit": True,
+            "rootDir": str(tmp_path),
+            "declaration": False,
+            "declarationMap": False,
+            "sourceMap": False,
+            "noUnusedLocals": False,
+            "types": ["node"],
+            "typeRoots": [str(SDK / "node_modules" / "@types")],
+            "paths": {"sessionshot": [str(SDK / "dist" / "index.d.ts")]},
+        },
+        "include": [],
+        "files": [str(tmp_path / "doc.mts")],
+    }
+    (tmp_path / "tsconfig.json").write_text(json.dumps(tsconfig))
+    code, out = await run(node(), str(TSC), "-p", str(tmp_path / "tsconfig.json"), timeout_s=180)
+    assert code == 0, f"the TypeScript of {markdown.name} does not type-check:\n{out}\n{source}"
 
 
 async def drift(document: dict[str, Any], path: Path) -> tuple[int, str]:

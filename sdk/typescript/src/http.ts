@@ -19,10 +19,13 @@ export interface CreateOptions extends CallOptions {
 
 /** How the client reaches the service. */
 export interface ClientOptions {
-  /** The service's base URL, such as `https://sessionshot.example.com`. */
-  baseUrl: string;
-  /** An API key of the workspace (`ssk_…`). */
-  apiKey: string;
+  /**
+   * The service's base URL, such as `https://sessionshot.example.com`; on Node and Deno,
+   * `SESSIONSHOT_URL` when not given.
+   */
+  baseUrl?: string;
+  /** An API key of the workspace (`ssk_…`); on Node and Deno, `SESSIONSHOT_API_KEY` when not given. */
+  apiKey?: string;
   /**
    * How many times a 429 or 503 answer is retried (default 2). A 503 is retried only when
    * the request is safe to repeat: reads, deletes, and creates (they carry an
@@ -65,6 +68,19 @@ export interface RequestSpec {
 
 const DEFAULT_BACKOFF_MS = 500;
 
+/** An environment variable on Node or Deno; undefined in browsers (or without permission). */
+function envVar(name: string): string | undefined {
+  const g = globalThis as {
+    process?: { env?: Record<string, string | undefined> };
+    Deno?: { env: { get(key: string): string | undefined } };
+  };
+  try {
+    return g.process?.env?.[name] ?? g.Deno?.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Seconds of a `Retry-After` header (delta-seconds or an HTTP date), or undefined. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null || value.trim() === "") return undefined;
@@ -104,15 +120,17 @@ export class Transport {
   private readonly headers: Record<string, string>;
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
 
-  constructor(options: ClientOptions) {
-    if (!options || typeof options.baseUrl !== "string" || options.baseUrl === "") {
-      throw new TypeError("SessionShot: baseUrl is required");
+  constructor(options: ClientOptions = {}) {
+    const baseUrl = options.baseUrl ?? envVar("SESSIONSHOT_URL");
+    const apiKey = options.apiKey ?? envVar("SESSIONSHOT_API_KEY");
+    if (typeof baseUrl !== "string" || baseUrl === "") {
+      throw new TypeError("SessionShot: baseUrl is required (or SESSIONSHOT_URL)");
     }
-    if (typeof options.apiKey !== "string" || options.apiKey === "") {
-      throw new TypeError("SessionShot: apiKey is required");
+    if (typeof apiKey !== "string" || apiKey === "") {
+      throw new TypeError("SessionShot: apiKey is required (or SESSIONSHOT_API_KEY)");
     }
-    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
-    this.apiKey = options.apiKey;
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.apiKey = apiKey;
     this.maxRetries = options.maxRetries ?? 2;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     const platformFetch = globalThis.fetch;

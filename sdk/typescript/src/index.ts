@@ -31,7 +31,7 @@ export class SessionShot {
   /** The service's base URL, without a trailing slash. */
   readonly baseUrl: string;
 
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions = {}) {
     const http = new Transport(options);
     this.baseUrl = http.baseUrl;
     this.captures = new Captures(http);

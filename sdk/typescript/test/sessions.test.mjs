@@ -110,4 +110,17 @@ describe("sessions", () => {
     assert.equal(denied.code, "UNAUTHENTICATED");
     assert.equal(denied.status, 401);
   });
+
+  test("baseUrl and apiKey default to SESSIONSHOT_URL and SESSIONSHOT_API_KEY", async () => {
+    const fromEnv = new SessionShot();
+    assert.equal(fromEnv.baseUrl, env.url.replace(/\/+$/, ""));
+    assert.ok(Array.isArray((await fromEnv.sessions.list()).sessions));
+    const saved = process.env.SESSIONSHOT_API_KEY;
+    delete process.env.SESSIONSHOT_API_KEY;
+    try {
+      assert.throws(() => new SessionShot({ baseUrl: env.url }), /apiKey is required/);
+    } finally {
+      process.env.SESSIONSHOT_API_KEY = saved;
+    }
+  });
 });
