@@ -105,7 +105,9 @@ class AsyncSessionShot:
     async def download(self, url: str) -> bytes:
         """The bytes behind a signed link (sent without the API key: the link is the key)."""
         try:
-            response = await self._http.get(api.file_url(self.config.base_url, url))
+            response = await self._http.get(
+                api.file_url(self.config.base_url, url), timeout=self.config.timeout_s
+            )
         except httpx.TransportError as err:
             raise ConnectionFailed(f"{type(err).__name__}: {err}") from err
         return check(response).content
@@ -281,7 +283,8 @@ class SessionStart:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._session is not None:
-            await self._session.close()
+            # Closed (and billed) even when the block was cancelled.
+            await asyncio.shield(self._session.close())
 
 
 class AsyncLiveSession(ActionMethods[Awaitable[ActionResult]]):
@@ -334,4 +337,4 @@ class AsyncLiveSession(ActionMethods[Awaitable[ActionResult]]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        await asyncio.shield(self.close())

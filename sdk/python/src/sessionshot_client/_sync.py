@@ -99,7 +99,9 @@ class SessionShot:
     def download(self, url: str) -> bytes:
         """The bytes behind a signed link (sent without the API key: the link is the key)."""
         try:
-            response = self._http.get(api.file_url(self.config.base_url, url))
+            response = self._http.get(
+                api.file_url(self.config.base_url, url), timeout=self.config.timeout_s
+            )
         except httpx.TransportError as err:
             raise ConnectionFailed(f"{type(err).__name__}: {err}") from err
         return check(response).content
