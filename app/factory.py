@@ -47,7 +47,7 @@ from captures.keys import CaptureKeys
 from captures.schedules.scheduler import Scheduler, Tenants
 from captures.schedules.store import ScheduleStore
 from captures.service import CaptureService
-from captures.webhooks.events import SessionEvents
+from captures.webhooks.events import SessionEvents, WebhookEvents
 from captures.webhooks.service import Webhooks, event_recorder, open_webhooks
 from sessions.cluster import SessionService
 from sessions.config import EngineConfig
@@ -134,16 +134,21 @@ def make_payload_box(settings: Settings) -> PayloadBox:
 
 
 def make_capture_service(
-    settings: Settings, redis: RedisClient, storage: Storage
+    settings: Settings,
+    redis: RedisClient,
+    storage: Storage,
+    events: WebhookEvents | None = None,
 ) -> CaptureService:
     """Capture records, payloads and the job queue on ``redis``; a capture's final state
-    becomes its webhook deliveries."""
+    becomes its webhook deliveries (recorded by ``events``, which wakes this process's
+    delivery loop, when given)."""
     box = make_payload_box(settings)
     service = CaptureService(
         redis, CaptureKeys(settings.redis_prefix), box, storage, settings.signed_url_ttl_s
     )
-    recorder = event_recorder(redis, settings.redis_prefix, box, settings.webhook_backoff)
-    service.on_final = recorder.capture_final
+    if events is None:
+        events = event_recorder(redis, settings.redis_prefix, box, settings.webhook_backoff)
+    service.on_final = events.capture_final
     return service
 
 

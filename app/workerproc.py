@@ -22,7 +22,7 @@ from app.redisconn import check_redis_mode
 from app.server import stop_on_signals
 from app.settings import Settings
 from captures.runner import CaptureRunner
-from captures.webhooks.events import SessionEvents
+from captures.webhooks.events import SessionEvents, WebhookEvents
 from captures.worker import READ_BLOCK_MS, CaptureWorker, WorkerConfig
 from sessions.engine import SessionEngine
 from sessions.instances import Heart, InstanceInfo, Instances
@@ -74,7 +74,9 @@ async def run_worker(settings: Settings, concurrency: int) -> int:
         loops = LoopGroup(RedisLink(redis), on_fatal=stop.set)
         stack.push_async_callback(loops.aclose)
         await engine.start(loops)
-        worker = make_worker(settings, redis, storage, engine, instances, worker_id, concurrency)
+        worker = make_worker(
+            settings, redis, storage, engine, instances, worker_id, concurrency, webhooks.events
+        )
         stack.push_async_callback(worker.aclose)  # jobs a drain did not finish are cut off
 
         def describe() -> InstanceInfo:
@@ -120,11 +122,13 @@ def make_worker(
     instances: Instances,
     worker_id: str,
     concurrency: int,
+    events: WebhookEvents,
 ) -> CaptureWorker:
-    """The stream consumer of one worker process."""
+    """The stream consumer of one worker process; a capture it finishes is recorded by
+    ``events`` for delivery (and wakes this process's delivery loop at once)."""
     return CaptureWorker(
         redis,
-        make_capture_service(settings, redis, storage),
+        make_capture_service(settings, redis, storage, events),
         engine.registry,
         CaptureRunner(engine, storage, settings.capture_timeout_s),
         WorkerConfig(
