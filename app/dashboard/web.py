@@ -139,6 +139,8 @@ def signed_in(view: V) -> V:
 
     @wraps(view)
     async def guarded(*args: Any, **kwargs: Any) -> Response:
+        if request.method == "POST":
+            await request.form  # read to its end (or 413): a refusal never cuts a body off
         store = signins()
         cookie = request.cookies.get(COOKIE, "")
         current = await store.find(cookie)
@@ -191,5 +193,6 @@ def keep_form_token(response: Response) -> Response:
 
 async def sign_in_form_ok() -> bool:
     """Whether a sign-in form echoes the browser's form cookie (no cross-site sign-in)."""
+    await request.form  # read to its end (or 413) before any answer
     expected = request.cookies.get(FORM_COOKIE, "")
     return bool(expected) and await _csrf_ok(expected)
