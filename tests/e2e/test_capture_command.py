@@ -156,3 +156,15 @@ async def test_the_progress_line_is_rewritten_on_a_terminal(
     assert (tmp_path / f"{result['id']}.jpeg").read_bytes()[:2] == b"\xff\xd8"
     assert "\r" in err and "completed" in err
     assert key not in out + err
+
+
+async def test_without_a_key_it_stops_with_status_2(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sessionshot_bin(), "capture", "https://app.test/",
+        env=base_env(SESSIONSHOT_URL="http://127.0.0.1:9"), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, (out, err)
+    assert _result(out.decode())["error"]["code"] == "CONFIGURATION"
+    assert b"SESSIONSHOT_API_KEY" in err

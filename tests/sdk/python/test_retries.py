@@ -74,9 +74,9 @@ async def test_retry_after_is_honoured_until_the_call_passes(
     seen = Recorder()
     async with httpx.AsyncClient(event_hooks={"request": [seen.async_hook]}) as http:
         client = AsyncSessionShot(service.base_url, key, max_retries=5, http_client=http)
-        for _ in range(5):
+        for _ in range(10):
             await client.sessions.list()
-    assert len(seen.requests) > 5, "five calls in one or two seconds met the limit"
+    assert len(seen.requests) > 10, "ten quick calls met a limit of two a second"
 
 
 async def test_creates_carry_an_idempotency_key(make_service: ServiceFactory) -> None:
