@@ -59,3 +59,22 @@ describe("retries", () => {
     assert.equal(unknown.status, 418);
   });
 });
+
+describe("platform", () => {
+  test("without a global WebCrypto (early Node 18), node:crypto's is used", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const script = `
+      Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true });
+      const { signWebhook } = await import("./dist/index.js");
+      process.stdout.write(await signWebhook("whsec_" + btoa("k"), "msg_1", 1, "x"));
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--input-type=module", "-e", script],
+      { cwd: new URL("..", import.meta.url) },
+    );
+    const { signWebhook } = await import("../dist/index.js");
+    assert.equal(stdout, await signWebhook("whsec_" + btoa("k"), "msg_1", 1, "x"));
+  });
+});
