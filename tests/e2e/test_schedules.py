@@ -5,6 +5,7 @@ one test, each on its own Redis prefix:
 
 - two instances and a schedule due every minute: one capture per minute for three minutes,
   then none once paused;
+- a schedule whose key is revoked pauses itself at its next due time, saying why;
 - one instance stopped across due times: started again, it runs exactly one catch-up
   capture, then waits for the next due time.
 """
@@ -24,6 +25,7 @@ from tests.conftest import browser_overrides
 from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance
 from tests.support.procs import RedisServer
+from tests.support.service import ADMIN_TOKEN
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
@@ -88,6 +90,27 @@ async def _every_minute_on_two_instances(shared: Cluster, target: TargetSite) ->
     assert len(detail["recentCaptures"]) == len(runs) and detail["nextRunAt"] is None
 
 
+async def _revoked_key_pauses_it(shared: Cluster, target: TargetSite) -> None:
+    a, b = shared.instances["a"], shared.instances["b"]
+    ws_id, key = await shared.new_key()
+    schedule = await _create(a, key, target)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    key_id = "key_" + key.split("_")[1]
+    revoked = await a.http.delete(f"/admin/keys/{key_id}", headers=admin)
+    assert revoked.status_code == 200, revoked.text
+    other = await b.http.post(f"/admin/workspaces/{ws_id}/keys", headers=admin, json={})
+    reader = other.json()["key"]
+    path = f"/api/schedules/{schedule['id']}"
+
+    async def paused() -> dict[str, Any] | None:
+        detail: dict[str, Any] = (await b.request("GET", path, reader)).json()
+        return detail if detail["paused"] else None
+
+    detail = await eventually(paused, 120, "the schedule pausing itself")
+    assert detail["pausedReason"] == "KEY_REVOKED" and detail["recentCaptures"] == []
+    assert detail["nextRunAt"] is None
+
+
 async def _catch_up_after_a_stop(shared: Cluster, target: TargetSite) -> None:
     a = shared.instances["a"]
     _, key = await shared.new_key()
@@ -135,6 +158,7 @@ async def test_schedules_on_real_processes(
         await asyncio.gather(two.start("a", "b"), one.start("a"))
         await asyncio.gather(
             _every_minute_on_two_instances(two, target_site),
+            _revoked_key_pauses_it(two, target_site),
             _catch_up_after_a_stop(one, target_site),
         )
     finally:
