@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, Literal, Self, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field, RootModel, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, RootModel, field_validator, model_validator
 
 from sessions.models import Strict
 
@@ -270,6 +270,17 @@ class PdfOptions(Strict):
         pattern=PAGE_RANGES_PATTERN,
         examples=["1-3, 5"],
     )
+
+    @field_validator("page_ranges")
+    @classmethod
+    def _ranges_ascend(cls, value: str | None) -> str | None:
+        for part in (value or "").replace(" ", "").split(","):
+            first, _, last = part.partition("-")
+            if first and int(first) < 1:
+                raise ValueError("pages are numbered from 1")
+            if first and last and int(last) < int(first):
+                raise ValueError(f"the range {part} ends before it starts")
+        return value
 
 
 def image_option_problems(

@@ -84,6 +84,10 @@ async def test_pdf_action_takes_the_paper_options(
     assert info["Page size"].startswith(("792", "793")) and "letter" in info["Page size"], info
     result, data = await _inline(client, sid, "pdf", format="A4", pageRanges="2")
     assert (await pdf_info(data, tmp_path))["Pages"] == "1" and result["pages"] == 1
+    _, whole = await _inline(client, sid, "pdf", format="A4")
+    _, rest = await _inline(client, sid, "pdf", format="A4", pageRanges="2-")
+    pages = int((await pdf_info(whole, tmp_path))["Pages"])
+    assert int((await pdf_info(rest, tmp_path))["Pages"]) == pages - 1
     _, data = await _inline(client, sid, "pdf")
     info = await pdf_info(data, tmp_path)
     assert info["Page size"].startswith("960 x 600"), info  # the viewport, as before

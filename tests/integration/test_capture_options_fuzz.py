@@ -48,7 +48,8 @@ OUTPUT: dict[str, st.SearchStrategy[Any]] = {
                 {}, optional={"top": st.sampled_from(["1cm", "10px", "0", "1 furlong", "-1mm"])}
             )
             | JUNK,
-            "pageRanges": st.sampled_from(["1", "1-3, 5", "2-", "one", "", "1--2"]) | JUNK,
+            "pageRanges": st.sampled_from(["1", "1-3, 5", "2-", "one", "", "1--2", "3-2", "0"])
+            | JUNK,
             "extra": JUNK,
         },
     )
@@ -151,6 +152,8 @@ async def test_no_options_body_makes_a_500(service: Service, key: str, body: Any
         ({"format": "pdf", "pdf": {"format": "B5"}}, {}, "output.pdf.format"),
         ({"format": "pdf", "pdf": {"margin": {"top": "1em"}}}, {}, "output.pdf.margin.top"),
         ({"format": "pdf", "pdf": {"pageRanges": "1;2"}}, {}, "output.pdf.pageRanges"),
+        ({"format": "pdf", "pdf": {"pageRanges": "3-1"}}, {}, "output.pdf.pageRanges"),
+        ({"format": "pdf", "pdf": {"pageRanges": "0-2"}}, {}, "output.pdf.pageRanges"),
         ({}, {"waitUntil": "commit"}, "page.waitUntil"),
         ({}, {"delayMs": 10_001}, "page.delayMs"),
         ({}, {"colorScheme": "sepia"}, "page.colorScheme"),
