@@ -303,3 +303,25 @@ async def test_bad_bodies_are_refused_naming_the_field(sched_service: Service) -
         assert answer.status_code == 400, (patch, answer.text)
         assert field in answer.json()["error"]["message"]
     assert (await api.call("GET", path)).json()["cron"] == YEARLY
+
+
+async def test_a_deleted_profile_pauses_the_schedule(sched_service: Service) -> None:
+    api = await _api(sched_service)
+    session = await api.call("POST", "/v1/sessions", json={})
+    assert session.status_code == 201, session.text
+    session_id = session.json()["id"]
+    saved = await api.call("POST", f"/v1/sessions/{session_id}/profile", json={"name": "blank"})
+    assert saved.status_code == 201, saved.text
+    profile = saved.json()
+    assert profile["cookieCount"] == 0 and profile["origins"] == profile["domains"] == []
+    assert (await api.call("DELETE", f"/v1/sessions/{session_id}")).status_code == 200
+
+    capture = {"url": "https://app.test/", "auth": {"profile": profile["id"]}}
+    created = await api.create(capture=capture)
+    deleted = await api.call("DELETE", f"/api/profiles/{profile['id']}")
+    assert deleted.status_code == 200
+    scheduler = _scheduler(sched_service)
+    assert await scheduler.tick(api.ws_id, created["id"], _ms(created["nextRunAt"])) is None
+    detail = (await api.call("GET", f"/api/schedules/{created['id']}")).json()
+    assert detail["paused"] is True and detail["pausedReason"] == "PROFILE_NOT_FOUND"
+    assert detail["recentCaptures"] == []
