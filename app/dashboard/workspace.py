@@ -17,6 +17,7 @@ from app.state import AppState
 from captures.records import CaptureRecord
 from sessions.keys import SessionKeys
 from sessions.registry import SessionRecord, Status
+from sessions.timefmt import now_ms
 from sessions.usage import Range, UsageReports
 
 LIST_SIZE = 50
@@ -83,7 +84,12 @@ def _rows(pages: list[list[SessionRecord]], limit: int) -> list[dict[str, Any]]:
 def session_row(record: SessionRecord) -> dict[str, Any]:
     """A session as its table row shows it."""
     body = record.public()
-    return {**body, "keyId": record.key_id, "page": _page(body.get("currentUrl"))}
+    return {
+        **body,
+        "keyId": record.key_id,
+        "page": _page(body.get("currentUrl")),
+        "expiresInSeconds": record.expires_in(now_ms()),
+    }
 
 
 def _page(url: str | None) -> str:

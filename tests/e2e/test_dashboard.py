@@ -366,15 +366,15 @@ async def test_a_webhook_secret_is_shown_once(stack: CaptureStack, visitor: Visi
     _, key = await stack.new_key()
     await sign_in(visitor, key)
     await visitor.open("/dashboard/webhooks")
-    await visitor.page.fill("#url", "https://hooks.app.test/receive")
+    await visitor.page.fill("#url", "https://app.test/receive")
     await visitor.page.click("form.stack button[type=submit]")
     secret = await visitor.page.locator("#new-secret").inner_text()
     assert secret.startswith("whsec_")
     listed = await stack.http.get("/api/webhooks", headers=auth(key))
-    assert [w["url"] for w in listed.json()["webhooks"]] == ["https://hooks.app.test/receive"]
+    assert [w["url"] for w in listed.json()["webhooks"]] == ["https://app.test/receive"]
     await visitor.open("/dashboard/webhooks")
     assert secret not in await visitor.page.content()
-    assert "hooks.app.test" in await visitor.page.content()
+    assert "app.test/receive" in await visitor.page.content()
 
 
 # Protections -------------------------------------------------------------------------------
