@@ -92,7 +92,7 @@ export class Captures {
   async wait(id: string, options: WaitOptions = {}): Promise<Capture> {
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
     for (;;) {
-      const remainingS = Math.floor((deadline - Date.now()) / 1000);
+      const remainingS = Math.ceil((deadline - Date.now()) / 1000);
       const capture = await this.get(id, {
         wait: Math.max(0, Math.min(LONG_POLL_S, remainingS)),
         signal: options.signal,

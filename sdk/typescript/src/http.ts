@@ -1,4 +1,4 @@
-import { ConnectionError, errorFromAnswer } from "./errors.js";
+import { ConnectionError, errorFromAnswer, type SessionShotError } from "./errors.js";
 import { randomId } from "./crypto.js";
 
 /** Options every call takes. */
@@ -201,7 +201,7 @@ export class Transport {
       if (response.ok) return response;
       const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
       const error = errorFromAnswer(response.status, await readBody(response), retryAfter);
-      const delayMs = this.retryDelay(response.status, repeatable, attempt, retryAfter);
+      const delayMs = this.retryDelay(error, repeatable, attempt, retryAfter);
       if (delayMs === undefined) throw error;
       this.onRetry?.({
         method: spec.method,
@@ -235,13 +235,19 @@ export class Transport {
     return new Uint8Array(await response.arrayBuffer());
   }
 
+  /**
+   * How long to wait before retrying, or undefined to throw: a 429 of the rate limit (not
+   * `CONCURRENCY_LIMIT`, which waits for a session to close), or a 503 when repeating is safe.
+   */
   private retryDelay(
-    status: number,
+    error: SessionShotError,
     repeatable: boolean,
     attempt: number,
     retryAfter: number | undefined,
   ): number | undefined {
-    const retryable = status === 429 || (status === 503 && repeatable);
+    const rateLimited =
+      error.status === 429 && (error.code === "RATE_LIMITED" || retryAfter !== undefined);
+    const retryable = rateLimited || (error.status === 503 && repeatable);
     if (!retryable || attempt >= this.maxRetries) return undefined;
     const delayMs =
       retryAfter !== undefined ? retryAfter * 1000 : DEFAULT_BACKOFF_MS * 2 ** attempt;
