@@ -28,6 +28,6 @@ const title = await client.sessions.use({ maxTtlSeconds: 120 }, async (session) 
 });
 console.log(title);
 
-// Usage of the workspace this month, and the webhook signature check of a receiver.
+// Usage of the workspace in July 2026.
 const usage = await client.usage.get({ from: "2026-07-01", to: "2026-08-01" });
 console.log(usage.totals.credits, "credits");
