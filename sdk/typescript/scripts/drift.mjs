@@ -17,9 +17,8 @@ import ts from "typescript";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DECLARATIONS = join(ROOT, "dist", "index.d.ts");
 
-/** Paths of the API outside the SDK's JSON surface: files are bytes, the live GET redirects. */
-const SKIPPED_PATHS = new Set(["/v1/files/{token}", "/v1/sessions/{session_id}/live"]);
-const SKIPPED_OPERATIONS = new Set(["get /v1/sessions/{session_id}/live"]);
+/** GETs outside the SDK's JSON surface: a file's bytes, and the live view's redirect. */
+const SKIPPED_GETS = new Set(["/v1/files/{token}", "/v1/sessions/{session_id}/live"]);
 
 /** OpenAPI component → SDK type, where the names differ. */
 const ALIASES = {};
@@ -47,9 +46,8 @@ function reachableSchemas(doc) {
   for (const [path, operations] of Object.entries(doc.paths ?? {})) {
     if (!path.startsWith("/api/") && !path.startsWith("/v1/")) continue;
     for (const [method, operation] of Object.entries(operations)) {
-      if (SKIPPED_OPERATIONS.has(`${method} ${path}`)) continue;
       if (typeof operation !== "object" || operation === null) continue;
-      if (SKIPPED_PATHS.has(path) && method === "get") continue;
+      if (method === "get" && SKIPPED_GETS.has(path)) continue;
       visit(operation.requestBody?.content?.["application/json"]?.schema);
       for (const response of Object.values(operation.responses ?? {})) {
         visit(response?.content?.["application/json"]?.schema);
