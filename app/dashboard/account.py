@@ -65,13 +65,14 @@ async def signin_with_key() -> Response:
     return await _signed_in(who.workspace_id, who.key_id, "key")
 
 
-@blueprint.get("/link/<token>")
+@blueprint.get("/link")
 @hide
-async def link_page(token: str) -> Response:
+async def link_page() -> Response:
     """A one-time link's landing page: one button uses it (a link preview that only GETs
     the page does not spend it)."""
+    token = request.args.get("token", "")[:128]
     form = form_token()
-    return keep_form_token(await page("link.html", link_token=token[:128], form_token=form))
+    return keep_form_token(await page("link.html", link_token=token, form_token=form))
 
 
 @blueprint.post("/link")

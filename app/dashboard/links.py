@@ -12,8 +12,9 @@ from app.dashboard.keys import LINK_TTL_S, DashboardKeys
 from sessions.redis_types import RedisClient, text
 from sessions.timefmt import iso_ms, now_ms
 
-LINK_PATH = "/dashboard/link/"
-"""Where a link points, on the service's public URL, followed by the token."""
+LINK_PATH = "/dashboard/link?token="
+"""Where a link points, on the service's public URL, followed by the token (in the query,
+which access logs leave out)."""
 
 
 async def issue_link(

@@ -7,23 +7,20 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
-from quart import Blueprint, Response, g, redirect, render_template, request
+from quart import Blueprint, Response, g, redirect, render_template, request, send_from_directory
 from quart_schema import hide
 
 from app.dashboard.keys import SESSION_TTL_S
 from app.dashboard.signins import SignIn, SignIns
 from app.state import AppState, app_state
 
-blueprint = Blueprint(
-    "dashboard",
-    __name__,
-    url_prefix="/dashboard",
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/static",
-)
+blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
+
+STATIC_DIR = Path(__file__).parent / "static"
+STYLESHEET = "dashboard.css"
 
 COOKIE = "sessionshot_dashboard"
 """The sign-in cookie: a random value naming a sign-in kept in Redis."""
@@ -54,6 +51,14 @@ async def _security_headers(response: Response) -> Response:
         response.headers[name] = value
     if request.path.startswith("/dashboard/static/"):
         response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@blueprint.get(f"/static/{STYLESHEET}")
+@hide
+async def stylesheet() -> Response:
+    """The dashboard's one stylesheet (the pages have no inline style)."""
+    response: Response = await send_from_directory(STATIC_DIR, STYLESHEET)
     return response
 
 

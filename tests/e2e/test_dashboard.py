@@ -207,8 +207,11 @@ async def test_a_one_time_link_signs_in_once(
     )
     assert made.returncode == 0, made.stderr
     link = re.search(r'"url": "([^"]+)"', made.stdout)
-    assert link is not None and link.group(1).startswith(stack.base_url + "/dashboard/link/")
+    assert link is not None and link.group(1).startswith(stack.base_url + "/dashboard/link?token=")
 
+    # Fetching the page (as a chat app's link preview does) does not spend the link.
+    for _ in range(2):
+        assert (await stack.http.get(link.group(1))).status_code == 200
     await visitor.page.goto(link.group(1))
     await visitor.page.click("button[type=submit]")
     await visitor.page.wait_for_url("**/dashboard/usage")
@@ -225,6 +228,9 @@ async def test_a_one_time_link_signs_in_once(
         assert not [c for c in await second.cookies() if c["name"] == "sessionshot_dashboard"]
     finally:
         await second.close()
+
+    token = link.group(1).split("token=")[1]
+    assert token not in stack.logs()  # the access log shows the path, never the token
 
     unknown = await asyncio.to_thread(
         cli, stack, "admin", "dashboard-link", "--workspace", "ws_0000000000000000"
@@ -451,6 +457,30 @@ async def test_every_page_is_same_origin_under_a_strict_policy(
     assert len(remaining) >= len(PAGES) and remaining == sorted(remaining, reverse=True)
 
 
+async def test_a_new_workspace_sees_what_to_do_next_on_a_phone(
+    stack: CaptureStack, chromium: Browser
+) -> None:
+    _, key = await stack.new_key()
+    context = await chromium.new_context(viewport={"width": 390, "height": 844})
+    try:
+        phone = Visitor(context, await context.new_page(), stack.base_url)
+        await sign_in(phone, key)
+        for name, hint in (
+            ("captures", "No captures yet"),
+            ("sessions", "No active session"),
+            ("webhooks", "No endpoint yet"),
+        ):
+            await phone.open(f"/dashboard/{name}")
+            assert hint in await phone.page.locator(".empty").first.inner_text(), name
+            # Nothing but the tables scrolls sideways on a phone.
+            overflow = await phone.page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, name
+    finally:
+        await context.close()
+
+
 async def test_revoking_the_signed_in_key_ends_the_sign_in(
     stack: CaptureStack, visitor: Visitor
 ) -> None:
@@ -544,7 +574,7 @@ async def test_forms_fuzzed_answer_4xx_or_an_inline_error_never_500(
                 answer = await client.post(path, **shape)
                 assert 400 <= answer.status_code < 500, (path, answer.status_code)
         for path in (
-            "/dashboard/link/" + "x" * 5000,
+            "/dashboard/link?token=" + "x" * 5000,
             "/dashboard/captures/" + "y" * 3000 + "/open",
         ):
             answer = await client.get(path)
