@@ -42,7 +42,9 @@ async def home() -> Response:
 @blueprint.get("/signin")
 @hide
 async def signin_page() -> Response:
-    """The sign-in form."""
+    """The sign-in form (a browser already signed in goes on to its pages)."""
+    if await signins().find(request.cookies.get(COOKIE, "")) is not None:
+        return to("/dashboard/usage")
     notice = _ENDED.get(request.args.get("ended", ""), "")
     token = form_token()
     return keep_form_token(await page("signin.html", form_token=token, notice=notice))

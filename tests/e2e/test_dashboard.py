@@ -202,6 +202,10 @@ async def test_a_one_time_link_signs_in_once(
     stack: CaptureStack, chromium: Browser, visitor: Visitor
 ) -> None:
     ws_id, _ = await stack.new_key()
+    newer = await stack.http.post(
+        f"/admin/workspaces/{ws_id}/keys", headers=auth(ADMIN_TOKEN), json={"name": "newest"}
+    )
+    assert newer.status_code == 201
     made = await asyncio.to_thread(
         cli, stack, "admin", "dashboard-link", "--workspace", ws_id, "--url", stack.base_url
     )
@@ -216,6 +220,10 @@ async def test_a_one_time_link_signs_in_once(
     await visitor.page.click("button[type=submit]")
     await visitor.page.wait_for_url("**/dashboard/usage")
     assert ws_id in await visitor.page.content()
+    # A link sign-in acts as the workspace's newest active key.
+    await visitor.open("/dashboard/keys")
+    row = visitor.page.locator(f"tr[data-key='{newer.json()['id']}']")
+    assert "(this sign-in)" in await row.inner_text()
 
     second = await chromium.new_context()
     try:
@@ -491,6 +499,42 @@ async def test_revoking_the_signed_in_key_ends_the_sign_in(
     assert revoked.status_code == 200
     response = await visitor.open("/dashboard/captures")
     assert response.url.endswith("/dashboard/signin?ended=key")
+
+
+async def test_pages_and_api_requests_share_the_key_rate_limit(
+    redis_server: RedisServer,
+    target_site: TargetSite,
+    canary_site: CanarySite,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    workdir = tmp_path_factory.mktemp("dashboard-rate")
+    limited = await CaptureStack.start(
+        redis_server.url,
+        f"dr{secrets.token_hex(4)}:",
+        workdir,
+        rate_limit="5/day",
+        **browser_overrides(target_site, canary_site, workdir / "storage", warm_contexts=0),
+    )
+    try:
+        _, key = await limited.new_key()
+        async with httpx.AsyncClient(base_url=limited.base_url, timeout=30) as browser:
+            form = await browser.get("/dashboard/signin")  # not counted: no key yet
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            data = {"api_key": key, "csrf_token": token.group(1)}
+            signed = await browser.post("/dashboard/signin", data=data)  # 1
+            assert signed.status_code == 303
+            assert (await browser.get("/dashboard/usage")).status_code == 200  # 2
+            assert (await browser.get("/dashboard/keys")).status_code == 200  # 3
+            api = await browser.get("/v1/sessions", headers=auth(key))  # 4
+            assert api.headers["RateLimit-Remaining"] == "1"
+            assert (await browser.get("/dashboard/domains")).status_code == 200  # 5
+            refused = await browser.get("/dashboard/usage")
+            assert refused.status_code == 429
+            assert "Retry-After" in refused.headers
+            assert (await browser.get("/v1/sessions", headers=auth(key))).status_code == 429
+    finally:
+        await limited.aclose()
 
 
 # Fuzz --------------------------------------------------------------------------------------
