@@ -126,6 +126,13 @@ async def visitor(chromium: Browser, stack: CaptureStack) -> AsyncIterator[Visit
     context.on("request", on_request)
     context.on("response", on_response)
     yield seen
+    # Whatever the test did, the browser stayed on the instance's origin, and every
+    # dashboard answer carried the policy.
+    assert seen.foreign() == []
+    for response in seen.responses:
+        if response.url.startswith(f"{seen.origin}/dashboard"):
+            headers = await response.all_headers()
+            assert CSP in headers.get("content-security-policy", ""), response.url
     await context.close()
 
 
@@ -551,6 +558,9 @@ FORMS = (
 )
 
 
+MARKUP = '"><script>alert(1)</script><b x="'
+
+
 def bad_forms(token: str) -> list[dict[str, Any]]:
     """Request shapes no page sends: huge, repeated, typed wrong, not a form at all."""
     huge = "x" * 200_000
@@ -560,6 +570,7 @@ def bad_forms(token: str) -> list[dict[str, Any]]:
         {"data": {"csrf_token": token, "domain": "\x00\ud7ff" * 50, "url": "javascript:x"}},
         {"data": {"csrf_token": token, "url": "https://hooks.app.test/", "events": "nope"}},
         {"data": {"csrf_token": token, "domain": "*.", "name": "é" * 101}},
+        {"data": {"csrf_token": token, "domain": MARKUP, "name": MARKUP, "url": MARKUP}},
         {"data": {"csrf_token": [token, token], "domain": ["a.test", "b.test"]}},
         {"data": {"csrf_token": token, "events": ["session.closed"] * 50, "url": "http://x"}},
         {"json": {"csrf_token": token, "domain": {"nested": [1, 2, {"x": None}]}}},
@@ -610,6 +621,7 @@ async def test_forms_fuzzed_answer_4xx_or_an_inline_error_never_500(
             for shape in bad_forms(token):
                 answer = await client.post(path, **shape)
                 assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+                assert "<script>" not in answer.text, path  # echoed values are escaped
                 assert answer.status_code in (303, 400, 403, 404, 409, 413) or (
                     answer.status_code == 201 and path == "/dashboard/keys"
                 ), (path, answer.status_code)
