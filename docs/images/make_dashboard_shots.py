@@ -110,7 +110,7 @@ async def shoot(http: httpx.AsyncClient, key: str, base: str, cookie: str, name:
     body: dict[str, Any] = {
         "url": f"{base}/dashboard/{name}",
         "output": {"format": "png", "width": 1280, "height": 800},
-        "auth": {"cookies": [dashboard_cookie]},
+        "auth": {"cookies": [dashboard_cookie] if cookie else []},
     }
     accepted = (await http.post("/api/captures", headers=auth, json=body)).json()
     assert "id" in accepted, accepted
@@ -163,6 +163,7 @@ async def main() -> None:
                 await shoot(http, key, settings.public_url, cookie, "captures")  # one to list
                 for name in PAGES:
                     await shoot(http, key, settings.public_url, cookie, name)
+                await shoot(http, key, settings.public_url, "", "signin")  # signed out
         finally:
             worker.terminate()
             worker.wait(30)
