@@ -13,17 +13,9 @@ from pydantic import (
     model_validator,
 )
 
-from sessions.action_models import (
-    QUALITY_WITH_LOSSY,
-    ActionRequest,
-    Clip,
-    HttpsUrl,
-    PdfOptions,
-    Redaction,
-    Selector,
-    image_option_problems,
-)
+from sessions.action_models import ActionRequest, HttpsUrl, Redaction, Selector
 from sessions.models import AuthState, SessionOptions, Strict, Viewport, check_metadata
+from sessions.render_options import QUALITY_WITH_LOSSY, Clip, PdfOptions, image_option_problems
 
 
 class Output(Strict):

@@ -19,9 +19,10 @@ from typing import Any
 from playwright.async_api import CDPSession, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from sessions.action_models import Clip, PdfOptions, Redaction
+from sessions.action_models import Redaction
 from sessions.errors import RenderFailed, SelectorTimeout
 from sessions.redaction import apply, restore
+from sessions.render_options import Clip, PdfOptions
 
 CONTENT_TYPES = {
     "png": "image/png",
@@ -31,6 +32,12 @@ CONTENT_TYPES = {
 }
 SELECTOR_WAIT_MS = 5000
 """How long a shot of one element waits for it to be visible."""
+FONTS_WAIT_MS = 3000
+"""How long a shot waits for the page's web fonts (a slow font server delays, never hangs)."""
+_FONTS_JS = """(ms) => Promise.race([
+  document.fonts.ready.then(() => true),
+  new Promise((resolve) => setTimeout(() => resolve(false), ms)),
+])"""
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,7 @@ async def _shoot(page: Page, spec: RenderSpec) -> bytes:
                 "Emulation.setDefaultBackgroundColorOverride",
                 {"color": {"r": 0, "g": 0, "b": 0, "a": 0}},
             )
-        await page.evaluate("document.fonts.ready.then(() => true)")
+        await page.evaluate(_FONTS_JS, FONTS_WAIT_MS)
         params: dict[str, Any] = {
             "format": spec.format,
             "optimizeForSpeed": spec.format == "png",
