@@ -276,7 +276,10 @@ async def test_blocked_resources_are_never_requested(
     marker = secrets.token_hex(5)
     url = target_site.url(f"/opt/resources?m={marker}")
     since = len(target_site.requests)
-    await client.completed({"url": url, "page": {"blockResources": ["image"]}})
+    auth = {"headers": {"X-Tenant": f"tenant-{marker}"}}
+    await client.completed({"url": url, "page": {"blockResources": ["image"]}, "auth": auth})
+    document = [r for r in target_site.requests[since:] if r.path == "/opt/resources"]
+    assert document and document[0].headers.get("x-tenant") == f"tenant-{marker}"
     assert not _requested(target_site, since, "/pixel.png", marker)
     assert _requested(target_site, since, "/opt/style.css", marker)
     assert _requested(target_site, since, "/opt/font.woff2", marker)
