@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
+
 from sessionshot_client.errors import ConfigurationError, error_from_response
 
 T = TypeVar("T")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from pydantic import ValidationError
+
 from sessionshot_client.models.sessions import Session
 
 
