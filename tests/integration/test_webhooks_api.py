@@ -8,9 +8,14 @@ redis-server, then on a three-primary Redis Cluster (SPEC 17).
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import secrets
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +32,12 @@ from tests.support.redis_cluster import RedisBackend
 from tests.support.service import Service, settings_for_tests, start_service
 from tests.support.tls import TLSMaterial
 from tests.support.waiting import eventually
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.webhook_receiver import Received, WebhookReceiver
 
 BACKOFF = "0.2,0.2,0.2,0.2,0.2,0.2"
 """Seven quick attempts: the retry schedule of the product, compressed."""
 EVENTS = ["capture.completed", "capture.failed", "session.closed"]
+NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 
 @pytest.fixture(scope="module")
@@ -342,3 +348,50 @@ async def test_a_final_capture_whose_job_comes_back_is_announced_once(
     log = await api.deliveries(endpoint["id"])
     assert [entry["event"] for entry in log] == ["capture.failed"]
     assert {r.webhook_id for r in receiver.received} == {log[0]["id"]}
+
+
+def _node_verify(secret: str, got: Received, body: bytes | None = None) -> Any:
+    """The delivery verified by the standardwebhooks npm library (tests/node); the event,
+    or None when the library refused it."""
+    if (
+        shutil.which("node") is None
+        or not (NODE_DIR / "node_modules" / "standardwebhooks").is_dir()
+    ):
+        pytest.fail("Node or the standardwebhooks package is not installed: run make test-npm")
+    message = {
+        "secret": secret,
+        "body": base64.b64encode(got.body if body is None else body).decode(),
+        "headers": got.headers,
+    }
+    done = subprocess.run(
+        ["node", str(NODE_DIR / "verify_webhook.mjs")],
+        input=json.dumps(message),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=NODE_DIR,
+        check=False,
+    )
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+async def test_the_node_library_verifies_deliveries_as_the_docs_show(
+    api: Api, receiver: WebhookReceiver
+) -> None:
+    endpoint = await api.create(receiver.url())
+    await api.call("POST", f"/api/webhooks/{endpoint['id']}/test", 202)
+    await eventually(lambda: receiver.received, 20, "the test delivery")
+    first = receiver.received[0]
+    event = await asyncio.to_thread(_node_verify, endpoint["secret"], first)
+    assert event["type"] == "webhook.test" and event["data"]["endpointId"] == endpoint["id"]
+    tampered = first.body.replace(b"webhook.test", b"webhook.tesT")
+    assert await asyncio.to_thread(_node_verify, endpoint["secret"], first, tampered) is None
+    assert await asyncio.to_thread(_node_verify, "whsec_" + "A" * 43, first) is None
+
+    # After a rotation, both secrets verify (two signatures in one header).
+    rotated = await api.call("POST", f"/api/webhooks/{endpoint['id']}/rotate", 200)
+    await api.call("POST", f"/api/webhooks/{endpoint['id']}/test", 202)
+    await eventually(lambda: receiver.received[1:], 20, "the second test delivery")
+    second = receiver.received[1]
+    for secret in (endpoint["secret"], rotated["secret"]):
+        assert (await asyncio.to_thread(_node_verify, secret, second))["type"] == "webhook.test"
