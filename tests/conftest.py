@@ -13,6 +13,7 @@ import pytest
 
 from app.logs import configure_logging
 from tests.support.canary_site import CanarySite
+from tests.support.capture_stack import CaptureStack
 from tests.support.cluster import Cluster
 from tests.support.hosts import host_map
 from tests.support.procs import RedisServer, ServiceProcess, base_env
@@ -137,6 +138,51 @@ async def instances_a_and_b(
         yield shared
     finally:
         await shared.aclose()
+
+
+@contextlib.asynccontextmanager
+async def api_and_worker(
+    redis: RedisServer,
+    target: TargetSite,
+    canary: CanarySite,
+    workdir: Path,
+    prefix: str,
+    *,
+    workers: int = 1,
+    **overrides: Any,
+) -> AsyncIterator[CaptureStack]:
+    """A real ``serve`` process and ``workers`` capture workers on a fresh Redis prefix
+    (starting with ``prefix``), browsing the loopback test sites; stopped on exit."""
+    started = await CaptureStack.start(
+        redis.url,
+        f"{prefix}{secrets.token_hex(4)}:",
+        workdir,
+        **browser_overrides(target, canary, workdir / "storage", **overrides),
+    )
+    try:
+        for index in range(workers):
+            await started.start_worker(f"w{index}")
+        yield started
+    finally:
+        await started.aclose()
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    request: pytest.FixtureRequest,
+    redis_server: RedisServer,
+    target_site: TargetSite,
+    canary_site: CanarySite,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[CaptureStack]:
+    """One ``sessionshot serve`` and one ``sessionshot worker`` for the module, with the
+    module's ``STACK_SETTINGS`` (setting overrides, e.g. ``{"capture_timeout_s": 30}``)."""
+    overrides: dict[str, Any] = getattr(request.module, "STACK_SETTINGS", {})
+    workdir = tmp_path_factory.mktemp("stack")
+    async with api_and_worker(
+        redis_server, target_site, canary_site, workdir, "st", **overrides
+    ) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

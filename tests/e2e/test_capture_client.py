@@ -7,46 +7,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from sessions.render import image_size
-from tests.conftest import browser_overrides
-from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import CaptureStack
-from tests.support.procs import RedisServer
 from tests.support.target_site import TargetSite
 
 CLIENT = Path(__file__).parent / "client" / "capture.js"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-async def stack(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[CaptureStack]:
-    """One API process and one worker for the module."""
-    workdir = tmp_path_factory.mktemp("capture-client")
-    stack = await CaptureStack.start(
-        redis_server.url,
-        f"c{secrets.token_hex(4)}:",
-        workdir,
-        **browser_overrides(target_site, canary_site, workdir / "storage", capture_timeout_s=30),
-    )
-    try:
-        await stack.start_worker("client")
-        yield stack
-    finally:
-        await stack.aclose()
+STACK_SETTINGS = {"capture_timeout_s": 30}
+"""The module's API process and worker (the ``stack`` fixture of tests/conftest.py)."""
 
 
 async def run_client(*args: str, **env: str) -> tuple[int, str, str]:

@@ -6,46 +6,22 @@ import asyncio
 import json
 import os
 import pty
-import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sessions.render import image_size
-from tests.conftest import browser_overrides
-from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import CaptureStack
 from tests.support.hosts import OTHER_HOST
-from tests.support.procs import RedisServer, base_env, sessionshot_bin
+from tests.support.procs import base_env, sessionshot_bin
 from tests.support.target_site import TargetSite
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-async def stack(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[CaptureStack]:
-    """One API process and one worker for the module."""
-    workdir = tmp_path_factory.mktemp("capture-command")
-    stack = await CaptureStack.start(
-        redis_server.url,
-        f"cc{secrets.token_hex(4)}:",
-        workdir,
-        **browser_overrides(target_site, canary_site, workdir / "storage", capture_timeout_s=30),
-    )
-    try:
-        await stack.start_worker("command")
-        yield stack
-    finally:
-        await stack.aclose()
+STACK_SETTINGS = {"capture_timeout_s": 30}
+"""The module's API process and worker (the ``stack`` fixture of tests/conftest.py)."""
 
 
 async def capture(

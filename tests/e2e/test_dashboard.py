@@ -41,28 +41,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[CaptureStack]:
-    """One API instance and one capture worker, browsing the loopback test sites."""
-    workdir = tmp_path_factory.mktemp("dashboard")
-    started = await CaptureStack.start(
-        redis_server.url,
-        f"d{secrets.token_hex(4)}:",
-        workdir,
-        **browser_overrides(target_site, canary_site, workdir / "storage", connect_warm=0),
-    )
-    try:
-        await started.start_worker("w1")
-        yield started
-    finally:
-        await started.aclose()
-
-
-@pytest.fixture(scope="module")
 async def chromium() -> AsyncIterator[Browser]:
     """The person's browser."""
     async with async_playwright() as pw:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from tests.conftest import browser_overrides
+from tests.conftest import api_and_worker
 from tests.support.canary_site import CanarySite
 from tests.support.capture_stack import CaptureStack
 from tests.support.hosts import OTHER_HOST
@@ -34,6 +34,8 @@ TSC = SDK / "node_modules" / "typescript" / "bin" / "tsc"
 DOCS = SDK.parents[1] / "docs"
 
 pytestmark = pytest.mark.timeout(400)
+STACK_SETTINGS = {"capture_timeout_s": 30}
+"""The module's API process and worker (the ``stack`` fixture of tests/conftest.py)."""
 
 
 async def run(
@@ -76,28 +78,6 @@ async def built_sdk() -> Path:
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[CaptureStack]:
-    """One API process and one worker for the module."""
-    workdir = tmp_path_factory.mktemp("sdk-ts")
-    stack = await CaptureStack.start(
-        redis_server.url,
-        f"ts{secrets.token_hex(4)}:",
-        workdir,
-        **browser_overrides(target_site, canary_site, workdir / "storage", capture_timeout_s=30),
-    )
-    try:
-        await stack.start_worker("sdk")
-        yield stack
-    finally:
-        await stack.aclose()
-
-
-@pytest.fixture(scope="module")
 async def limited(
     redis_server: RedisServer,
     target_site: TargetSite,
@@ -106,16 +86,10 @@ async def limited(
 ) -> AsyncIterator[CaptureStack]:
     """An API process that lets a key make two requests a second (for the 429 retries)."""
     workdir = tmp_path_factory.mktemp("sdk-ts-limited")
-    stack = await CaptureStack.start(
-        redis_server.url,
-        f"tl{secrets.token_hex(4)}:",
-        workdir,
-        **browser_overrides(target_site, canary_site, workdir / "storage", rate_limit="2/second"),
-    )
-    try:
-        yield stack
-    finally:
-        await stack.aclose()
+    async with api_and_worker(
+        redis_server, target_site, canary_site, workdir, "tl", workers=0, rate_limit="2/second"
+    ) as started:
+        yield started
 
 
 def webhook_vectors(path: Path) -> Path:

@@ -8,7 +8,6 @@ processes started after them, with the same ``webhook-id``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +29,14 @@ pytestmark = pytest.mark.slow
 
 BACKOFF = "0.5,0.5,0.5,0.5,0.5,0.5"
 EVENTS = ["capture.completed", "capture.failed", "session.closed"]
+STACK_SETTINGS = {"capture_timeout_s": 15, "webhook_backoff_s": BACKOFF}
+"""The module's API process and worker (the ``stack`` fixture of tests/conftest.py)."""
 
 
 def _overrides(site: TargetSite, canary: CanarySite, workdir: Path) -> dict[str, Any]:
     return browser_overrides(
         site, canary, workdir / "storage", capture_timeout_s=15, webhook_backoff_s=BACKOFF
     )
-
-
-@pytest.fixture(scope="module")
-async def stack(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[CaptureStack]:
-    workdir = tmp_path_factory.mktemp("webhooks")
-    prefix = f"h{secrets.token_hex(4)}:"
-    started = await CaptureStack.start(
-        redis_server.url, prefix, workdir, **_overrides(target_site, canary_site, workdir)
-    )
-    await started.start_worker("a")
-    yield started
-    await started.aclose()
 
 
 async def _endpoint(stack: CaptureStack, key: str, url: str) -> dict[str, Any]:
