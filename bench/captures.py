@@ -86,6 +86,7 @@ from playwright.async_api import (
     Playwright,
     ViewportSize,
 )
+from playwright.async_api import Error as PlaywrightError
 
 from app.factory import engine_config
 from app.logs import configure_logging
@@ -350,7 +351,15 @@ async def _raw_png_full(page: Page) -> bytes:
 async def _raw_webp(page: Page) -> bytes:
     cdp = await page.context.new_cdp_session(page)
     try:
-        shot = await cdp.send("Page.captureScreenshot", {"format": "webp"})
+        try:
+            shot = await cdp.send("Page.captureScreenshot", {"format": "webp"})
+        except PlaywrightError as err:
+            # Now and then right after a navigation (no frame to copy yet): once more after
+            # the next frame, as the service does.
+            if "Unable to capture screenshot" not in err.message:
+                raise
+            await page.evaluate("() => new Promise((done) => requestAnimationFrame(done))")
+            shot = await cdp.send("Page.captureScreenshot", {"format": "webp"})
     finally:
         await cdp.detach()
     return base64.b64decode(shot["data"])

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.async_api import CDPSession, Page
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from sessions.action_models import Redaction
@@ -34,6 +35,8 @@ SELECTOR_WAIT_MS = 5000
 """How long a shot of one element waits for it to be visible."""
 FONTS_WAIT_MS = 3000
 """How long a shot waits for the page's web fonts (a slow font server delays, never hangs)."""
+_NEXT_FRAME_JS = "() => new Promise((done) => requestAnimationFrame(() => done(null)))"
+"""Resolves once the page has drawn its next frame."""
 _FONTS_JS = """(ms) => Promise.race([
   document.fonts.ready.then(() => true),
   new Promise((resolve) => setTimeout(() => resolve(false), ms)),
@@ -190,11 +193,25 @@ async def _shoot(page: Page, spec: RenderSpec) -> bytes:
         if clip is not None:
             params["clip"] = {**clip, "scale": 1}
             params["captureBeyondViewport"] = True
-        shot = await cdp.send("Page.captureScreenshot", params)
+        shot = await _capture(page, cdp, params)
     finally:
         if not page.is_closed():
             await _unset(page, cdp, spec.omit_background, viewport if rescale else None)
     return base64.b64decode(shot["data"])
+
+
+async def _capture(page: Page, cdp: CDPSession, params: dict[str, Any]) -> dict[str, Any]:
+    """``Page.captureScreenshot``, tried again once after the next frame when Chromium
+    answers "Unable to capture screenshot" (now and then, right after a navigation, when no
+    frame is ready to copy yet)."""
+    try:
+        shot: dict[str, Any] = await cdp.send("Page.captureScreenshot", params)
+    except PlaywrightError as err:
+        if "Unable to capture screenshot" not in err.message:
+            raise
+        await page.evaluate(_NEXT_FRAME_JS)
+        shot = await cdp.send("Page.captureScreenshot", params)
+    return shot
 
 
 async def scale_page(cdp: CDPSession, width: int, height: int, scale: float) -> None:
