@@ -44,7 +44,18 @@ async def _settled(service: Service) -> dict[str, int]:
     }
 
 
+PROCESS_SLACK = 1
+"""Browser processes above the baseline that may stay: Chromium keeps one spare renderer
+ready for the next navigation, made or not depending on timing. A process left behind per
+session would be 200 over (20 for the sessions that loaded a page)."""
+LOOP_TASKS_SLACK = 5
+"""Tasks of the test process's loop that may come and go meanwhile: the loop also runs the
+test sites and the other in-process instances' background loops. A task left behind per
+session would be 200 over."""
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 async def test_two_hundred_sessions_leave_nothing_behind(
     make_service: ServiceFactory, target_site: TargetSite, canary_site: CanarySite, tmp_path: Path
 ) -> None:
@@ -65,17 +76,21 @@ async def test_two_hundred_sessions_leave_nothing_behind(
 
     # Renderers of the last closed contexts exit asynchronously, and a connection the test
     # sites' server saw close winds its tasks down within about a second.
-    async def back_to_baseline() -> dict[str, int] | None:
-        now = await _settled(service)
-        processes_back = now["processes"] <= baseline["processes"]
-        return now if processes_back and now["loop_tasks"] <= baseline["loop_tasks"] else None
+    last: dict[str, int] = {}
 
-    after = await eventually(back_to_baseline, 100, "processes and loop tasks back to baseline")
+    async def back_to_baseline() -> dict[str, int] | None:
+        last.update(await _settled(service))
+        processes_back = last["processes"] <= baseline["processes"] + PROCESS_SLACK
+        tasks_back = last["loop_tasks"] <= baseline["loop_tasks"] + LOOP_TASKS_SLACK
+        return dict(last) if processes_back and tasks_back else None
+
+    try:
+        after = await eventually(back_to_baseline, 100, "processes and loop tasks back")
+    except WaitTimedOut as err:
+        raise AssertionError(f"not back to {baseline}: last seen {last}") from err
     assert after["sessions"] == 0
     assert after["contexts"] == baseline["contexts"]
     assert after["tasks"] == baseline["tasks"] == 0
-    assert after["processes"] <= baseline["processes"]
-    assert after["loop_tasks"] <= baseline["loop_tasks"]
     assert await _warm_gauge(service) == service.settings.warm_contexts
 
 
