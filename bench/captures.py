@@ -69,7 +69,6 @@ import asyncio
 import base64
 import os
 import re
-import secrets
 import statistics
 import time
 import uuid
@@ -91,8 +90,6 @@ from playwright.async_api import Error as PlaywrightError
 from app.factory import engine_config
 from app.logs import configure_logging
 from bench.common import (
-    BENCH_DOMAINS,
-    BENCH_RATE_LIMIT,
     FRAME_S,
     PhaseClock,
     Row,
@@ -107,6 +104,7 @@ from bench.common import (
     markdown_table,
     ratio_row,
     start_backing,
+    start_capture_services,
     start_raw,
     timed_ms,
     write_json,
@@ -114,7 +112,6 @@ from bench.common import (
 from sessions.egress import EgressProxy, context_proxy_settings
 from sessions.render import image_size, pdf_pages
 from tests.support.capture_stack import FINAL, CaptureStack
-from tests.support.hosts import host_map
 from tests.support.procs import RedisServer, ServiceProcess, descendants
 from tests.support.target_site import TargetSite
 
@@ -213,22 +210,9 @@ async def capture_env(concurrency: int) -> AsyncIterator[CaptureEnv]:
         backing = await start_backing(stack, prefix="ssbench-cap-")
         workdir, redis, site, canary = backing.workdir, backing.redis, backing.site, backing.canary
         assert isinstance(redis, RedisServer)  # the default: one redis-server, on a port
-        services = await CaptureStack.start(
-            redis.url,
-            f"bcap{secrets.token_hex(4)}:",
-            workdir / "procs",
-            host_map=host_map(site, canary),
-            target_allow_cidrs="127.0.0.1/32",
-            ignore_https_errors=True,
-            storage_dir=str(workdir / "storage"),
-            rate_limit=BENCH_RATE_LIMIT,
-            worker_concurrency=concurrency,
+        services, worker, api_key = await start_capture_services(
+            stack, backing, "bcap", concurrency
         )
-        stack.push_async_callback(services.aclose)
-        worker = await services.start_worker(
-            "bench", SESSIONSHOT_WORKER_CONCURRENCY=str(concurrency)
-        )
-        _, api_key = await services.new_key(BENCH_DOMAINS)
         playwright, raw = await start_raw(stack, services.settings.chromium_path, site, canary)
         raw_dir = workdir / "raw"
         raw_dir.mkdir()

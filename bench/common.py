@@ -36,9 +36,10 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 from app.logs import configure_logging
 from sessions.browser import chromium_args
 from tests.support.canary_site import CanarySite
+from tests.support.capture_stack import CaptureStack
 from tests.support.cluster import Cluster, Instance
 from tests.support.hosts import chromium_host_resolver_rules, host_map
-from tests.support.procs import RedisServer
+from tests.support.procs import RedisServer, ServiceProcess
 from tests.support.service import Service, settings_for_tests, start_service
 from tests.support.target_site import TargetSite
 from tests.support.tls import generate_tls_material
@@ -497,6 +498,31 @@ async def start_backing(
     await site.start()
     stack.push_async_callback(site.aclose)
     return Backing(workdir, redis, site, canary)
+
+
+async def start_capture_services(
+    stack: AsyncExitStack, backing: Backing, prefix: str, concurrency: int = 4
+) -> tuple[CaptureStack, ServiceProcess, str]:
+    """A real ``sessionshot serve`` and one ``sessionshot worker`` (``concurrency`` captures
+    at once) browsing the backing's sites, stopped by ``stack``; with an API key allowed
+    on the bench domains: ``(services, worker, api_key)``."""
+    redis = backing.redis
+    assert isinstance(redis, RedisServer)  # the default: one redis-server, on a port
+    services = await CaptureStack.start(
+        redis.url,
+        f"{prefix}{secrets.token_hex(4)}:",
+        backing.workdir / "procs",
+        host_map=host_map(backing.site, backing.canary),
+        target_allow_cidrs="127.0.0.1/32",
+        ignore_https_errors=True,
+        storage_dir=str(backing.workdir / "storage"),
+        rate_limit=BENCH_RATE_LIMIT,
+        worker_concurrency=concurrency,
+    )
+    stack.push_async_callback(services.aclose)
+    worker = await services.start_worker("bench", SESSIONSHOT_WORKER_CONCURRENCY=str(concurrency))
+    _, api_key = await services.new_key(BENCH_DOMAINS)
+    return services, worker, api_key
 
 
 @asynccontextmanager

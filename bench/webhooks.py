@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import argparse
 import asyncio
 import json
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -49,8 +48,6 @@ from typing import Any
 
 from app.logs import configure_logging
 from bench.common import (
-    BENCH_DOMAINS,
-    BENCH_RATE_LIMIT,
     PhaseClock,
     Row,
     Stats,
@@ -60,10 +57,9 @@ from bench.common import (
     markdown_table,
     publish,
     start_backing,
+    start_capture_services,
 )
 from tests.support.capture_stack import FINAL, CaptureStack
-from tests.support.hosts import host_map
-from tests.support.procs import RedisServer
 from tests.support.waiting import eventually
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -139,22 +135,9 @@ async def webhook_env() -> AsyncIterator[WebhookEnv]:
     configure_logging("WARNING")
     async with AsyncExitStack() as stack:
         backing = await start_backing(stack, prefix="ssbench-hook-")
-        workdir, redis, site, canary = backing.workdir, backing.redis, backing.site, backing.canary
-        assert isinstance(redis, RedisServer)
-        services = await CaptureStack.start(
-            redis.url,
-            f"bhook{secrets.token_hex(4)}:",
-            workdir / "procs",
-            host_map=host_map(site, canary),
-            target_allow_cidrs="127.0.0.1/32",
-            ignore_https_errors=True,
-            storage_dir=str(workdir / "storage"),
-            rate_limit=BENCH_RATE_LIMIT,
-        )
-        stack.push_async_callback(services.aclose)
-        await services.start_worker("bench")
+        site = backing.site
+        services, _, api_key = await start_capture_services(stack, backing, "bhook")
         receiver = await stack.enter_async_context(WebhookReceiver(site.tls))
-        _, api_key = await services.new_key(BENCH_DOMAINS)
         env = WebhookEnv(
             services,
             receiver,
