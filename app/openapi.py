@@ -93,6 +93,11 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "Whole seconds to wait before retrying.",
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
+    "Location": {
+        "description": "Where the redirect leads.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
     "X-Session-Owner": {
         "description": "The id of the instance whose browser holds the session.",
         "schema": {"type": "string"},
@@ -301,6 +306,8 @@ class ApiDocument(OpenAPIProvider):
         names = ["X-Request-Id"]
         if status in _RETRY_STATUSES:
             names.append("Retry-After")
+        if 300 <= status < 400:
+            names.append("Location")
         if status < 300 and getattr(func, _SESSION_HEADER_ATTR, False):
             names.append("X-Session-Owner")
         return {name: {"$ref": f"#/components/headers/{name}"} for name in names}

@@ -246,8 +246,9 @@ class ScreenshotPayload(OptionalTarget):
 
 
 class PdfPayload(PdfOptions):
-    """The ``pdf`` action: :class:`PdfOptions` flat in the payload. Without any of them the
-    PDF has pages of the viewport's size, backgrounds printed."""
+    """The ``pdf`` action: print options (``format``, ``landscape``, ``printBackground``,
+    ``scale``, ``margin``, ``pageRanges``), ``redaction`` and ``inline``. Without any print
+    option the PDF has pages of the viewport's size, backgrounds printed."""
 
     redaction: Redaction | None = None
     inline: bool = False

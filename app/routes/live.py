@@ -12,8 +12,10 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from pydantic import BaseModel, Field
 from quart import Blueprint, Response, request
 from quart_schema import (
+    document_querystring,
     document_response,
     operation_id,
     security_scheme_blueprint,
@@ -123,7 +125,17 @@ async def revoke_live(session_id: str) -> Response:
     return Response(b"", status=204)
 
 
+class LiveTokenQuery(BaseModel):
+    """Query of ``GET /v1/sessions/{id}/live`` (read by the view: a refusal is a page)."""
+
+    token: str = Field(
+        description="A `live-view` or `live-interact` token of this session, made by "
+        "`POST /v1/sessions/{id}/tokens`."
+    )
+
+
 @pages.get("/v1/sessions/<session_id>/live")
+@document_querystring(LiveTokenQuery)
 @media(302, {}, "To the live view page of the token's mode.")
 @media(403, {"text/html": _HTML}, "The token is not valid for this session.")
 @media(410, {"text/html": _HTML}, "The token has expired, or the session has closed.")
