@@ -9,6 +9,10 @@ and the instance must serve that very document.
 Bounded: a fixed seed, few examples per operation, short action waits, sessions closed as
 soon as they are made, a low limit of active sessions.
 
+Most cases that name a resource (a session, a capture, a webhook, a profile, a schedule, a
+signed file, a live link or token) are pointed at a real one made beforehand, so that every
+operation's successful answer is checked too, not only its 404.
+
 Network: the key's only allowed domain is ``app.test``, mapped to the local test site on
 127.0.0.1; the admin operations only ever touch a workspace of their own (and values read
 from answers are never reused), so no case can widen what the browser may reach; the
@@ -57,6 +61,10 @@ WAIT_MS = 50
 """Longest ``wait`` action, and ``delayMs`` is 0."""
 CAPTURE_WAIT_S = 1
 """Longest long poll of ``GET /api/captures/{id}`` (no worker runs: it would wait it out)."""
+HELD_SESSION_TTL_S = 1800
+"""TTL of the sessions the cases are pointed at: they outlive the run."""
+CRON = "0 7 * * 1-5"
+"""A valid schedule for most generated schedules (generated text is rarely a cron line)."""
 
 CHECKS = [
     not_a_server_error,
@@ -107,6 +115,14 @@ class LiveApi:
     webhook: str
     deletable_webhook: str
     webhook_url: str
+    live_session: str
+    file_token: str
+    live_token: str
+    live_link: str
+    profile: str
+    deletable_profile: str
+    schedule: str
+    deletable_schedule: str
 
 
 def _json(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -119,10 +135,29 @@ async def _prepare(service: Service, site: TargetSite) -> LiveApi:
     ws_id, key = await service.new_key(("app.test",))
     auth = {"Authorization": f"Bearer {key}"}
     http = service.http
-    acting = _json(await http.post("/v1/sessions", headers=auth), 201)
+    held = {"maxTtlSeconds": HELD_SESSION_TTL_S}
+    acting = _json(await http.post("/v1/sessions", headers=auth, json=held), 201)
+    acts = f"/v1/sessions/{acting['id']}"
     goto = {"type": "goto", "payload": {"url": site.url("/form")}}
-    _json(await http.post(f"/v1/sessions/{acting['id']}/actions", headers=auth, json=goto), 200)
+    _json(await http.post(f"{acts}/actions", headers=auth, json=goto), 200)
+    screenshot = {"type": "screenshot", "payload": {}}
+    shot = _json(await http.post(f"{acts}/actions", headers=auth, json=screenshot), 200)["result"]
     closable = _json(await http.post("/v1/sessions", headers=auth), 201)
+    # Tokens, live links and their revocation are made on a session of their own, so that
+    # the link and token read by the page operations stay valid whatever the cases do.
+    live = _json(await http.post("/v1/sessions", headers=auth, json=held), 201)
+    scope = {"scope": "live-view"}
+    token = _json(await http.post(f"{acts}/tokens", headers=auth, json=scope), 201)
+    link = _json(await http.post(f"{acts}/live", headers=auth, json={"mode": "view"}), 201)
+    profiles = [
+        _json(await http.post(f"{acts}/profile", headers=auth, json={"name": name}), 201)
+        for name in ("kept", "deletable")
+    ]
+    scheduled = {"cron": CRON, "capture": {"url": site.url("/")}}
+    schedules = [
+        _json(await http.post("/api/schedules", headers=auth, json={**scheduled, "name": n}), 201)
+        for n in ("kept", "deletable")
+    ]
     capture = _json(
         await http.post("/api/captures", headers=auth, json={"url": site.url("/")}), 202
     )
@@ -143,6 +178,14 @@ async def _prepare(service: Service, site: TargetSite) -> LiveApi:
         webhook=webhooks[0]["id"],
         deletable_webhook=webhooks[1]["id"],
         webhook_url=site.url("/webhook"),
+        live_session=live["id"],
+        file_token=shot["url"].split("/v1/files/", 1)[1],
+        live_token=token["token"],
+        live_link=link["url"].rsplit("/live/", 1)[1],
+        profile=profiles[0]["id"],
+        deletable_profile=profiles[1]["id"],
+        schedule=schedules[0]["id"],
+        deletable_schedule=schedules[1]["id"],
     )
 
 
@@ -206,25 +249,37 @@ def _pick(generated: Any, real: str) -> str:
     return real if len(str(generated)) % 4 else str(generated)
 
 
+def _session_for(path: str, method: str, api: LiveApi) -> str:
+    """The real session a case on ``path`` is pointed at."""
+    if path in ("/v1/sessions/{session_id}/tokens", "/v1/sessions/{session_id}/live"):
+        return api.action_session if method == "GET" else api.live_session
+    if path == "/v1/sessions/{session_id}" and method == "DELETE":
+        return api.closable_session
+    return api.action_session
+
+
 def _point_at_resources(case: Any, api: LiveApi) -> None:
     params = case.path_parameters or {}
-    path, method = case.path, case.method.upper()
-    if path.startswith("/admin/"):
-        if "ws_id" in params:
-            params["ws_id"] = _pick(params["ws_id"], api.playground_workspace)
-        if "key_id" in params:
-            params["key_id"] = _pick(params["key_id"], api.playground_key)
-    elif path == "/v1/sessions/{session_id}/actions" or (
-        path == "/v1/sessions/{session_id}" and method == "GET"
-    ):
-        params["session_id"] = _pick(params["session_id"], api.action_session)
-    elif path == "/v1/sessions/{session_id}":
-        params["session_id"] = _pick(params["session_id"], api.closable_session)
-    elif path == "/api/captures/{capture_id}":
-        params["capture_id"] = _pick(params["capture_id"], api.capture_id)
-    elif "webhook_id" in params:
-        real = api.deletable_webhook if method == "DELETE" else api.webhook
-        params["webhook_id"] = _pick(params["webhook_id"], real)
+    method = case.method.upper()
+    # Path parameter -> (the resource read or changed, the one a DELETE removes).
+    real = {
+        "ws_id": (api.playground_workspace, api.playground_workspace),
+        "key_id": (api.playground_key, api.playground_key),
+        "capture_id": (api.capture_id, api.capture_id),
+        "webhook_id": (api.webhook, api.deletable_webhook),
+        "profile_id": (api.profile, api.deletable_profile),
+        "schedule_id": (api.schedule, api.deletable_schedule),
+        "link": (api.live_link, api.live_link),
+        "token": (api.file_token, api.file_token),
+    }
+    for name, generated in params.items():
+        if name == "session_id":
+            params[name] = _pick(generated, _session_for(case.path, method, api))
+        elif name in real:
+            kept, deletable = real[name]
+            params[name] = _pick(generated, deletable if method == "DELETE" else kept)
+    if case.path == "/v1/sessions/{session_id}/live" and isinstance(case.query, dict):
+        case.query["token"] = _pick(case.query.get("token"), api.live_token)
 
 
 def _bound_action(body: Any) -> None:
@@ -254,6 +309,12 @@ def _steer_inputs(case: Any, api: LiveApi) -> None:
     if case.path == "/api/captures" and isinstance(body, dict):
         if isinstance(body.get("url"), str):
             body["url"] = _pick(body["url"], "https://app.test/")
+    if case.path.startswith("/api/schedules") and isinstance(body, dict):
+        if isinstance(body.get("cron"), str):
+            body["cron"] = _pick(body["cron"], CRON)
+        capture = body.get("capture")
+        if isinstance(capture, dict) and isinstance(capture.get("url"), str):
+            capture["url"] = _pick(capture["url"], "https://app.test/")
     if case.path == "/api/webhooks" and isinstance(body, dict) and isinstance(body.get("url"), str):
         # Never a generated host: an endpoint made here gets the run's session.closed events.
         body["url"] = api.webhook_url if len(body["url"]) % 4 else "http://app.test/webhook"
