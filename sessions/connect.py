@@ -8,7 +8,9 @@ workers blocked. The session's page is the first page of the browser's default c
 
 Launching a browser takes a few hundred milliseconds, so ``warm`` browsers with default
 options wait launched; a default-option connect session takes one and its endpoint is
-retagged to the session, and a new one is launched in the background.
+retagged to the session, and a new one is launched in the background. A warm browser's
+endpoint is held (refuses everything, resolves nothing) until a session takes it: Chromium
+calls its vendor's services on its own from a persistent profile.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class ConnectBrowsers:
             warm = self._take()
             if warm is not None:
                 self._proxy.retag(warm.tag, tag)
+                self._proxy.release(tag)
                 warm.tag = tag
                 self._open[tag] = warm
                 return warm
@@ -100,8 +103,8 @@ class ConnectBrowsers:
         self._refill_timer = None
         self.refill()
 
-    async def _launch(self, options: SessionOptions, tag: str) -> Made:
-        endpoint = await self._proxy.open_endpoint(tag, upstream=options.proxy)
+    async def _launch(self, options: SessionOptions, tag: str, held: bool = False) -> Made:
+        endpoint = await self._proxy.open_endpoint(tag, upstream=options.proxy, held=held)
         profile = tempfile.mkdtemp(prefix="sessionshot-connect-")
         kwargs: dict[str, Any] = {
             **await self._factory.options_for(options),
@@ -139,7 +142,7 @@ class ConnectBrowsers:
 
     async def _fill_one(self) -> None:
         try:
-            made = await self._launch(SessionOptions(), f"cwarm-{secrets.token_hex(6)}")
+            made = await self._launch(SessionOptions(), f"cwarm-{secrets.token_hex(6)}", held=True)
         except asyncio.CancelledError:
             raise
         except Exception:

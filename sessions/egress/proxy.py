@@ -65,6 +65,7 @@ class _Endpoint:
 
     tag: str
     upstream: bool
+    held: bool = False
     server: asyncio.Server | None = None
     closed: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -128,19 +129,22 @@ class EgressProxy:
             raise RuntimeError("EgressProxy is closed")
         self._started = True
 
-    async def open_endpoint(self, tag: str, upstream: bool = False) -> str:
+    async def open_endpoint(self, tag: str, upstream: bool = False, held: bool = False) -> str:
         """Listen on a free ``127.0.0.1`` port for ``tag``; returns ``http://127.0.0.1:PORT``.
 
         Connections accepted there count for ``tag`` and, with ``upstream=True``, are
         chained through ``policy.upstream_proxy`` (refused with ``no_upstream`` when
-        the policy has none). ``ValueError`` if ``tag`` already has an endpoint.
+        the policy has none). A ``held`` endpoint serves a browser that has no session
+        yet: it answers every request 403 without resolving its name, counting or
+        recording it, until :meth:`release`. ``ValueError`` if ``tag`` already has an
+        endpoint.
         """
         self._check_running()
         if tag in self._endpoints:
             raise ValueError(f"egress endpoint for tag {tag!r} is already open")
         if upstream and self._upstream is None:
             _log.warning("egress endpoint %s wants an upstream but none is configured", tag)
-        endpoint = _Endpoint(tag, upstream)
+        endpoint = _Endpoint(tag, upstream, held)
         # Reserved before the await, so a concurrent open of the same tag fails and a
         # retag, close_endpoint or aclose during the bind sees this endpoint.
         self._endpoints[tag] = endpoint
@@ -189,6 +193,10 @@ class EgressProxy:
         endpoint = self._endpoints.pop(old_tag)
         endpoint.tag = new_tag
         self._endpoints[new_tag] = endpoint
+
+    def release(self, tag: str) -> None:
+        """Let a held endpoint's requests through the policy from now on."""
+        self._endpoints[tag].held = False
 
     def stats(self, tag: str) -> tuple[int, int]:
         """``(bytes_in, bytes_out)`` piped for ``tag``: from targets, to targets."""
@@ -279,6 +287,13 @@ class EgressProxy:
                 request = await read_request(reader)
         except (ValueError, TimeoutError, asyncio.IncompleteReadError):
             await respond(writer, 400, "Bad Request")
+            return
+        if endpoint.held:
+            # A browser with no session yet calls its vendor's services on its own
+            # (sign-in, component updates): nothing it asks for is wanted, not even a
+            # name lookup.
+            _log.debug("egress held tag=%s", endpoint.tag)
+            await respond(writer, 403, "Forbidden", ("X-Egress-Blocked: held",))
             return
         try:
             target = parse_target(request)

@@ -382,6 +382,26 @@ async def test_refusal_log_keeps_each_target_and_follows_the_endpoint(
         assert proxy.refusal_log("warm").since(0, "https://gone.invalid/") is None
 
 
+async def test_a_held_endpoint_refuses_everything_until_released(
+    echo_server: LoopbackServer,
+) -> None:
+    # A warm browser's endpoint: its own calls go nowhere and leave no trace on the session
+    # that later takes it.
+    authority = f"allowed.test:{echo_server.port}"
+    async with running_proxy() as proxy:
+        endpoint = await proxy.open_endpoint("warm", held=True)
+        assert await refused_with(endpoint, authority) == "held"
+        await echo_server.settle()
+        assert echo_server.connections == 0
+        proxy.retag("warm", "sess")
+        assert await refused_with(endpoint, authority) == "held"
+        assert proxy.refused("sess") == 0 and proxy.last_refusal("sess") is None
+        assert proxy.refusal_log("sess").since(0, f"https://{authority}/") is None
+        proxy.release("sess")
+        await tunnel_roundtrip(endpoint, authority)
+        assert proxy.stats("sess") == (5, 5)
+
+
 async def test_endpoints_attribute_traffic_and_refusals_to_their_own_tag(
     echo_server: LoopbackServer, canary: LoopbackServer
 ) -> None:
