@@ -1,8 +1,9 @@
 """Connect sessions over CDP and scoped tokens (SPEC section 12), against real processes.
 
 Two instances (``a`` and ``b``) share one Redis prefix; the clients are Playwright's
-``connect_over_cdp``, Puppeteer's ``connect`` (Node) and a bare WebSocket speaking CDP. The
-browsers load the loopback HTTPS target site; the canary on 127.0.0.2 must see nothing.
+``connect_over_cdp``, Puppeteer's ``connect`` (Node), a bare WebSocket speaking CDP and a
+live view's stream. The browsers load the loopback HTTPS target site. What a client cannot
+do is tested in ``test_connect_guard.py``.
 """
 
 from __future__ import annotations
@@ -15,23 +16,34 @@ import signal
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
-from playwright.async_api import async_playwright
-from websockets.asyncio.client import ClientConnection, connect
+from playwright.async_api import Page, async_playwright
 from websockets.exceptions import InvalidStatus
 
+from app.scoped import SCOPES, Grant, Signer
+from app.settings import derive_key
+from sessions.timefmt import now_ms
 from tests.conftest import instances_a_and_b
+from tests.support.browser_procs import connect_browsers
 from tests.support.canary_site import CanarySite
+from tests.support.cdp_client import (
+    Cdp,
+    cdp_url,
+    connect_session,
+    evaluate,
+    new_token,
+    page_session,
+    raw_cdp,
+)
 from tests.support.cluster import Cluster, Instance
-from tests.support.procs import RedisServer, descendants
+from tests.support.live_socket import click, frame_unlike, next_frame, open_stream
+from tests.support.procs import RedisServer, free_port
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
-SECRET_FILE = "/etc/hostname"
-"""A server file no client may read (present on every Linux machine)."""
 
 
 @pytest.fixture(scope="module")
@@ -63,72 +75,6 @@ def a(cluster: Cluster) -> Instance:
 @pytest.fixture
 def b(cluster: Cluster) -> Instance:
     return cluster.instances["b"]
-
-
-async def connect_session(inst: Instance, key: str, **body: Any) -> dict[str, Any]:
-    """A new connect session on ``inst`` (closed by the test)."""
-    response = await inst.create_session(key, connect=True, **body)
-    assert response.status_code == 201, response.text
-    session: dict[str, Any] = response.json()
-    assert session["options"]["connect"] is True
-    return session
-
-
-def cdp_url(inst: Instance, session_id: str, token: str | None = None) -> str:
-    """The CDP endpoint of a session on ``inst``."""
-    url = f"ws://127.0.0.1:{inst.port}/v1/sessions/{session_id}/cdp"
-    return url if token is None else f"{url}?token={token}"
-
-
-async def new_token(inst: Instance, key: str, session_id: str, scope: str) -> str:
-    response = await inst.request(
-        "POST", f"/v1/sessions/{session_id}/tokens", key, json={"scope": scope}
-    )
-    assert response.status_code == 201, response.text
-    token: str = response.json()["token"]
-    return token
-
-
-class Cdp:
-    """A bare CDP client: numbered calls, answers by id, events dropped."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self._next = 0
-
-    async def call(self, method: str, params: dict[str, Any] | None = None, **extra: Any) -> Any:
-        self._next += 1
-        call_id = self._next
-        await self.ws.send(
-            json.dumps({"id": call_id, "method": method, "params": params or {}, **extra})
-        )
-        while True:
-            answer = json.loads(await asyncio.wait_for(self.ws.recv(), 30))
-            if answer.get("id") == call_id:
-                return answer
-
-
-async def raw_cdp(url: str, key: str | None = None) -> ClientConnection:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return await connect(url, additional_headers=headers, max_size=None)
-
-
-async def page_session(cdp: Cdp) -> str:
-    """Attach to the session's page; the flat session id."""
-    targets = (await cdp.call("Target.getTargets"))["result"]["targetInfos"]
-    page = next(t for t in targets if t["type"] == "page")
-    attached = await cdp.call(
-        "Target.attachToTarget", {"targetId": page["targetId"], "flatten": True}
-    )
-    session_id: str = attached["result"]["sessionId"]
-    return session_id
-
-
-async def evaluate(cdp: Cdp, session: str, expression: str) -> Any:
-    answer = await cdp.call(
-        "Runtime.evaluate", {"expression": expression, "returnByValue": True}, sessionId=session
-    )
-    return answer["result"]["result"].get("value")
 
 
 async def test_playwright_drives_the_session_page_and_rest_sees_it(
@@ -223,121 +169,60 @@ async def test_credentials_of_the_cdp_endpoint(
     assert refused.value.response.status_code == 409
 
 
-REFUSED_CALLS: list[tuple[str, dict[str, Any]]] = [
-    ("Page.navigate", {"url": f"file://{SECRET_FILE}"}),
-    ("Page.navigate", {"url": "chrome://version"}),
-    ("Page.navigate", {"url": f"view-source:file://{SECRET_FILE}"}),
-    ("Target.createTarget", {"url": f"file://{SECRET_FILE}"}),
-    ("Target.createTarget", {"url": "devtools://devtools/bundled/inspector.html"}),
-    ("DOM.setFileInputFiles", {"files": [SECRET_FILE], "nodeId": 1}),
-    ("Browser.close", {}),
-    ("Target.exposeDevToolsProtocol", {"targetId": "x"}),
-    ("Target.createBrowserContext", {"proxyServer": "direct://"}),
-    ("Network.loadNetworkResource", {"url": f"file://{SECRET_FILE}", "options": {}}),
-]
-
-
-async def test_refused_methods_answer_errors_and_the_connection_stays(
-    a: Instance, key: str, target_site: TargetSite
+async def test_each_token_works_for_its_session_and_scope_alone(
+    a: Instance, b: Instance, key: str, cluster: Cluster
 ) -> None:
     session = await connect_session(a, key)
-    ws = await raw_cdp(session["connectUrl"], key)
-    cdp = Cdp(ws)
-    page = await page_session(cdp)
-    secret = Path(SECRET_FILE).read_text().strip()
-    for method, params in REFUSED_CALLS:
-        answer = await cdp.call(method, params, sessionId=page)
-        assert "error" in answer, (method, answer)
-        # The connection is still usable, and nothing of the file reached the page.
-        assert await evaluate(cdp, page, "1 + 1") == 2
-    text = await evaluate(cdp, page, "document.documentElement.outerHTML")
-    assert secret not in (text or "")
-    assert not (await evaluate(cdp, page, "location.href")).startswith(("file:", "chrome:"))
-    # A page's own attempt at a file URL fails too (Chromium refuses it for web pages).
-    await cdp.call("Page.navigate", {"url": target_site.url("/form")}, sessionId=page)
-    await eventually(lambda: _is_loaded(cdp, page), 15, "the form page")
-    await evaluate(cdp, page, f"location.href = 'file://{SECRET_FILE}'")
-    await asyncio.sleep(0.5)  # a navigation that would start has started by then
-    assert (await evaluate(cdp, page, "location.href")) == target_site.url("/form")
-    # The download-behaviour calls clients make on connect are answered as successes.
-    for method in ("Browser.setDownloadBehavior", "Page.setDownloadBehavior"):
-        answer = await cdp.call(method, {"behavior": "allow", "downloadPath": "/tmp"})
-        assert answer.get("result") == {}, answer
-    await ws.close()
-    await a.request("DELETE", f"/v1/sessions/{session['id']}", key)
-
-
-async def _is_loaded(cdp: Cdp, page: str) -> bool:
-    return bool(await evaluate(cdp, page, "document.readyState") == "complete")
-
-
-async def test_a_file_upload_of_a_server_path_reveals_nothing(
-    a: Instance, key: str, target_site: TargetSite
-) -> None:
-    session = await connect_session(a, key)
-    await a.act(key, session["id"], "goto", url=target_site.url("/form"))
-    ws = await raw_cdp(session["connectUrl"], key)
-    cdp = Cdp(ws)
-    page = await page_session(cdp)
-    await evaluate(
-        cdp, page, "document.body.insertAdjacentHTML('beforeend', '<input type=file id=f>')"
-    )
-    root = (await cdp.call("DOM.getDocument", {}, sessionId=page))["result"]["root"]["nodeId"]
-    found = await cdp.call("DOM.querySelector", {"nodeId": root, "selector": "#f"}, sessionId=page)
-    node = found["result"]["nodeId"]
-    for files in ([SECRET_FILE], ["/proc/self/environ"], [f"file://{SECRET_FILE}"]):
-        answer = await cdp.call(
-            "DOM.setFileInputFiles", {"files": files, "nodeId": node}, sessionId=page
-        )
-        assert "error" in answer, answer
-    assert await evaluate(cdp, page, "document.querySelector('#f').files.length") == 0
-    await ws.close()
-    await a.request("DELETE", f"/v1/sessions/{session['id']}", key)
-
-
-async def test_the_canary_gets_nothing_from_a_cdp_client(
-    a: Instance, key: str, canary_site: CanarySite
-) -> None:
-    session = await connect_session(a, key)
-    watch = canary_site.watch()
-    ws = await raw_cdp(session["connectUrl"], key)
-    cdp = Cdp(ws)
-    page = await page_session(cdp)
-    for url in (canary_site.url("/"), canary_site.url("/", host="127.0.0.2")):
-        await cdp.call("Page.navigate", {"url": url}, sessionId=page)
-        await cdp.call("Target.createTarget", {"url": url})
-    await cdp.call(
-        "Runtime.evaluate", {"expression": f"fetch('{canary_site.url('/f')}')"}, sessionId=page
-    )
-    await asyncio.sleep(1)
-    assert not watch.touched, watch.describe()
-    await ws.close()
-    await a.request("DELETE", f"/v1/sessions/{session['id']}", key)
-
-
-async def test_two_connect_sessions_cannot_see_each_other(
-    a: Instance, key: str, target_site: TargetSite
-) -> None:
-    one = await connect_session(a, key)
-    two = await connect_session(a, key)
-    await a.act(key, one["id"], "goto", url=target_site.url("/form"))
-    await a.act(key, two["id"], "goto", url=target_site.url("/secret"))
-    for mine, theirs in ((one, "/secret"), (two, "/form")):
-        ws = await raw_cdp(mine["connectUrl"], key)
-        targets = (await Cdp(ws).call("Target.getTargets"))["result"]["targetInfos"]
-        assert targets and all(theirs not in t.get("url", "") for t in targets)
-        await ws.close()
-    # Their browsers' memory (and the warm one's) is counted in /metrics.
-    metrics = (await a.request("GET", "/metrics")).text
-    assert gauge(metrics, "sessionshot_connect_memory_bytes") > 50 * 1024 * 1024
-    for session in (one, two):
-        await a.request("DELETE", f"/v1/sessions/{session['id']}", key)
-
-
-def gauge(metrics: str, name: str) -> float:
-    """A gauge's value in a Prometheus text answer."""
-    line = next(row for row in metrics.splitlines() if row.startswith(name + " "))
-    return float(line.split()[1])
+    sid = session["id"]
+    tokens = {scope: await new_token(a, key, sid, scope) for scope in SCOPES}
+    async with httpx.AsyncClient() as http:
+        for scope, token in tokens.items():
+            # No token stands in for the API key. (Refused before their bodies are read,
+            # so each on a connection of its own.)
+            for method, path in (
+                ("GET", f"/v1/sessions/{sid}"),
+                ("POST", f"/v1/sessions/{sid}/actions"),
+                ("POST", f"/v1/sessions/{sid}/tokens"),
+                ("DELETE", f"/v1/sessions/{sid}"),
+            ):
+                refused = await http.request(
+                    method,
+                    b.base_url + path,
+                    headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+                    json={"scope": "cdp"} if method == "POST" else None,
+                )
+                assert refused.status_code == 401, (scope, method, path, refused.text)
+            # A live token opens the view of its own mode, on any instance; the others none.
+            opened = await http.get(f"{b.base_url}/v1/sessions/{sid}/live?token={token}")
+            if scope == "cdp":
+                assert opened.status_code == 403, opened.text
+                continue
+            assert opened.status_code == 302, opened.text
+            shown = await http.get(opened.headers["location"])
+            assert shown.status_code == 200
+            mode = "interact" if scope == "live-interact" else "view"
+            assert f'data-mode="{mode}"' in shown.text
+            with pytest.raises(InvalidStatus) as refused_cdp:
+                await raw_cdp(cdp_url(a, sid, token))
+            assert refused_cdp.value.response.status_code == 401
+        # Expired tokens.
+        signer = Signer(derive_key(cluster.settings.require_secret(), "scoped-tokens"))
+        expired = {s: signer.issue(Grant(sid, s, now_ms() - 1000)) for s in SCOPES}
+        with pytest.raises(InvalidStatus) as refused_cdp:
+            await raw_cdp(cdp_url(a, sid, expired["cdp"]))
+        assert refused_cdp.value.response.status_code == 401
+        for scope in ("live-view", "live-interact"):
+            gone = await http.get(f"{a.base_url}/v1/sessions/{sid}/live?token={expired[scope]}")
+            assert gone.status_code == 410
+        # Every token is dead once the session has closed.
+        await a.request("DELETE", f"/v1/sessions/{sid}", key)
+        for inst in (a, b):
+            with pytest.raises(InvalidStatus) as refused_cdp:
+                await raw_cdp(cdp_url(inst, sid, tokens["cdp"]))
+            assert refused_cdp.value.response.status_code in (401, 409)
+            for scope in ("live-view", "live-interact"):
+                url = f"{inst.base_url}/v1/sessions/{sid}/live?token={tokens[scope]}"
+                assert (await http.get(url)).status_code == 410
 
 
 async def test_closing_the_session_closes_its_cdp_connections(
@@ -375,8 +260,10 @@ async def test_puppeteer_connects(
     if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "puppeteer-core").is_dir():
         pytest.fail("Node or puppeteer-core is not installed: run make test-npm")
     session = await connect_session(a, key)
-    token = await new_token(a, key, session["id"], "cdp")
-    for url in (session["connectUrl"] + f"?token={token}", cdp_url(b, session["id"], token)):
+    sid = session["id"]
+    token = await new_token(a, key, sid, "cdp")
+    for url in (session["connectUrl"] + f"?token={token}", cdp_url(b, sid, token)):
+        await a.act(key, sid, "goto", url=target_site.url("/secret"))
         done = await asyncio.to_thread(
             subprocess.run,
             ["node", str(NODE_DIR / "puppeteer_connect.mjs"), url, target_site.url("/form")],
@@ -386,24 +273,82 @@ async def test_puppeteer_connects(
             cwd=NODE_DIR,
         )
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout.strip().splitlines()[-1])["title"] == "Form page"
-    await a.request("DELETE", f"/v1/sessions/{session['id']}", key)
+        seen = json.loads(done.stdout.strip().splitlines()[-1])
+        # Puppeteer's first page is the session's, and REST sees where Puppeteer took it.
+        assert seen == {"before": target_site.url("/secret"), "title": "Form page"}
+        href = await a.act(key, sid, "evaluate", expression="location.href")
+        assert href.json()["result"] == target_site.url("/form")
+    await a.request("DELETE", f"/v1/sessions/{sid}", key)
 
 
-def connect_browsers(inst: Instance) -> set[int]:
-    """The main processes of ``inst``'s connect browsers (sessions' and warm ones)."""
-    found = set()
-    for pid in descendants(inst.pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        launched_here = any(
-            arg.startswith(b"--user-data-dir=") and b"sessionshot-connect-" in arg for arg in argv
+async def live_link(inst: Instance, key: str, session_id: str, mode: str) -> str:
+    made = await inst.request(
+        "POST", f"/v1/sessions/{session_id}/live", key, json={"mode": mode, "ttlSeconds": 120}
+    )
+    assert made.status_code == 201, made.text
+    url: str = made.json()["url"]
+    return url
+
+
+async def test_the_live_view_of_a_connect_session(
+    a: Instance, b: Instance, key: str, target_site: TargetSite
+) -> None:
+    """A person watches what a CDP client does, through another instance, and clicks."""
+    session = await connect_session(a, key)
+    sid = session["id"]
+    await a.act(key, sid, "goto", url=target_site.url("/form"))
+    viewer = await open_stream(await live_link(b, key, sid, "interact"))
+    watcher = await open_stream(await live_link(b, key, sid, "view"))
+    first = await next_frame(viewer)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.connect_over_cdp(
+            cdp_url(b, sid), headers={"Authorization": f"Bearer {key}"}
         )
-        if launched_here and not any(arg.startswith(b"--type=") for arg in argv):
-            found.add(pid)
-    return found
+        page = browser.contexts[0].pages[0]
+        await page.goto(target_site.url("/secret"))
+        secret = await frame_unlike(viewer, first)
+        await frame_unlike(watcher, first)
+        await page.goto(target_site.url("/form"))
+        await frame_unlike(viewer, secret)
+        box = await page.locator("#btn").bounding_box()
+        assert box is not None
+        await click(watcher, dict(box))  # view mode: dropped
+        await click(viewer, dict(box))
+        await eventually(lambda: _clicks_are(page, 1), 20, "the click from the live view")
+        assert await page.text_content("#out") == "clicked 1"
+        await browser.close()
+    for stream in (viewer, watcher):
+        await stream.close()
+    await a.request("DELETE", f"/v1/sessions/{sid}", key)
+
+
+async def _clicks_are(page: Page, count: int) -> bool:
+    return bool(await page.evaluate("window.clicks") == count)
+
+
+async def test_instances_relay_to_the_owner_at_its_internal_url(
+    cluster: Cluster, a: Instance, key: str, target_site: TargetSite
+) -> None:
+    """An owner whose public URL leads nowhere is still reached, at the internal URL it
+    announces (by default the address it listens on)."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    (d,) = await cluster.start("d", SESSIONSHOT_PUBLIC_URL=nowhere)
+    try:
+        session = await connect_session(d, key)
+        sid = session["id"]
+        assert session["connectUrl"] == f"{nowhere.replace('http', 'ws')}/v1/sessions/{sid}/cdp"
+        await d.act(key, sid, "goto", url=target_site.url("/form"))
+        ws = await raw_cdp(cdp_url(a, sid), key)
+        cdp = Cdp(ws)
+        page = await page_session(cdp)
+        assert await evaluate(cdp, page, "location.href") == target_site.url("/form")
+        await ws.close()
+        stream = await open_stream(await live_link(a, key, sid, "view"))
+        await next_frame(stream)
+        await stream.close()
+        await d.request("DELETE", f"/v1/sessions/{sid}", key)
+    finally:
+        await cluster.terminate(d)
 
 
 @pytest.mark.slow

@@ -12,3 +12,9 @@ def requests_counted(metrics: str, method: str, status: str) -> float:
         if f'status="{status}"' in line and f'method="{method}"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def gauge(metrics: str, name: str) -> float:
+    """A gauge's value in a Prometheus text answer."""
+    line = next(row for row in metrics.splitlines() if row.startswith(name + " "))
+    return float(line.split()[1])
