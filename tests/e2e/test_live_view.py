@@ -7,6 +7,8 @@ points at ``b``. A person is played by Playwright clicking on the live view page
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +23,7 @@ from sessions.timefmt import now_ms
 from tests.conftest import instances_a_and_b
 from tests.support.canary_site import CanarySite
 from tests.support.cluster import Cluster, Instance
+from tests.support.live_socket import click, next_frame, open_stream
 from tests.support.procs import RedisServer
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
@@ -177,6 +180,64 @@ async def test_a_view_link_does_not_interact(
     for page in (view, interact):
         await page.close()
     await a.request("DELETE", f"/v1/sessions/{session_id}", key)
+
+
+async def test_the_server_drops_input_sent_on_a_view_link(
+    a: Instance, b: Instance, key: str, target_site: TargetSite
+) -> None:
+    """A view page sends no input; input sent on a view link's stream anyway (by hand, on
+    the owner or through another instance) does not reach the page either."""
+    session_id = await on_form(a, key, target_site)
+    box = (await a.act(key, session_id, "query", selector="#btn")).json()["boundingBox"]
+    await a.act(key, session_id, "evaluate", expression="document.querySelector('#name').focus()")
+    keys = [
+        {"type": "key", "event": event, "key": "x", "code": "KeyX", "text": "x", "keyCode": 88}
+        for event in ("keyDown", "keyUp")
+    ]
+    wheel = {"type": "wheel", "x": box["x"], "y": box["y"], "deltaY": 400}
+    for via in (a, b):
+        view = await open_stream((await live_link(via, key, session_id, "view"))["url"])
+        await next_frame(view)
+        for message in keys:
+            await view.send(json.dumps(message))
+        await click(view, box)
+        await view.send(json.dumps(wheel))
+        await view.close()
+    await asyncio.sleep(1)  # input that would be dispatched has been by then
+    state = "[window.clicks, document.querySelector('#name').value, window.scrollY]"
+    assert (await a.act(key, session_id, "evaluate", expression=state)).json()["result"] == [
+        0,
+        "",
+        0,
+    ]
+    # The same messages on an interact link's stream do reach it.
+    interact = await open_stream((await live_link(b, key, session_id, "interact"))["url"])
+    await next_frame(interact)
+    for message in keys:
+        await interact.send(json.dumps(message))
+
+    async def typed() -> bool:
+        value = await a.act(
+            key, session_id, "evaluate", expression="document.querySelector('#name').value"
+        )
+        return bool(value.json()["result"] == "x")
+
+    await eventually(typed, 20, "the typed key")
+    await click(interact, box)
+    await eventually(lambda: _clicks_are(a, key, session_id, 1), 20, "the click")
+    await interact.send(json.dumps(wheel))
+
+    async def scrolled() -> bool:
+        found = await a.act(key, session_id, "evaluate", expression="window.scrollY")
+        return bool(found.json()["result"] > 0)
+
+    await eventually(scrolled, 20, "the wheel")
+    await interact.close()
+    await a.request("DELETE", f"/v1/sessions/{session_id}", key)
+
+
+async def _clicks_are(a: Instance, key: str, session_id: str, count: int) -> bool:
+    return await clicks(a, key, session_id) == count
 
 
 async def test_expired_revoked_altered_and_closed_links_are_refused(
