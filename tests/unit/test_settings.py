@@ -9,7 +9,13 @@ from app.tenancy import key_id_of
 
 
 def test_defaults_match_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SESSIONSHOT_REDIS_URL", "SESSIONSHOT_RATE_LIMIT", "SESSIONSHOT_MAX_SESSIONS"):
+    for name in (
+        "SESSIONSHOT_REDIS_URL",
+        "SESSIONSHOT_RATE_LIMIT",
+        "SESSIONSHOT_MAX_SESSIONS",
+        "SESSIONSHOT_CONNECT_WARM",
+        "SESSIONSHOT_INTERNAL_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
@@ -22,15 +28,21 @@ def test_defaults_match_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.capture_timeout_s == 60
     assert settings.max_sessions == 50
     assert settings.admin_token is None
+    assert settings.connect_warm == 1
+    assert settings.internal_url == ""  # serve fills in the address it listens on
 
 
 def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SESSIONSHOT_SIGNED_URL_TTL", "5")
     monkeypatch.setenv("SESSIONSHOT_RATE_LIMIT", "10/second")
     monkeypatch.setenv("SESSIONSHOT_TARGET_ALLOW_CIDRS", "127.0.0.1/32")
+    monkeypatch.setenv("SESSIONSHOT_CONNECT_WARM", "3")
+    monkeypatch.setenv("SESSIONSHOT_INTERNAL_URL", "http://127.0.0.1:8081")
     settings = load_settings()
     assert settings.signed_url_ttl_s == 5
     assert settings.rate == (10, 1)
+    assert settings.connect_warm == 3
+    assert settings.internal_url == "http://127.0.0.1:8081"
     with pytest.raises(Exception, match="frozen"):
         settings.max_sessions = 3  # type: ignore[misc]  # assigning is what must fail
 
