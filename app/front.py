@@ -54,6 +54,8 @@ from app.logs import request_id_var
 from app.middleware import (
     REQUEST_HOOKS,
     admitted_principal,
+    closes_connection,
+    declares_body,
     record_request,
     request_id_for,
     token_of,
@@ -240,7 +242,9 @@ class Front:
             raw: bytes | ApiError = await self._read_body(headers, receive)
         except ApiError as err:
             raw = err
+            answer_headers["Connection"] = "close"  # the rest of the body is left unread
         except BaseException:
+            answer_headers["Connection"] = "close"
             await _settle(admission)
             raise
         principal = admitted_principal(await admission, answer_headers)
@@ -287,6 +291,7 @@ class Front:
         send: ASGISendCallable,
     ) -> None:
         caller_token = None
+        bounded: BoundedBody | None = None
         with _Turn(scope) as turn:
             exchange = Exchange(send, turn.request_id, turn.answer_headers)
             try:
@@ -301,6 +306,9 @@ class Front:
                     error = api_error_of(err)
                     if exchange.status is None:
                         body = error_body(error, scope["path"])
+                        whole = bounded is not None and bounded.whole
+                        if closes_connection(declares_body(turn.headers), whole):
+                            turn.answer_headers["Connection"] = "close"
                         await turn.answer(send, error.status, body, error.headers)
                         exchange.status = error.status
                 if exchange.status is not None:  # a client gone before any answer: no log

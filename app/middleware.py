@@ -106,8 +106,29 @@ async def _begin() -> None:
     g.principal = admitted_principal(admitted, g.response_headers)
 
 
+def declares_body(headers: Any) -> bool:
+    """Whether a request's headers announce a body (lower-case names or a Headers object)."""
+    return "transfer-encoding" in headers or headers.get("content-length", "0") not in ("", "0")
+
+
+def closes_connection(declared: bool, whole: bool) -> bool:
+    """Whether an answer must say ``Connection: close``: a body was announced and not all of
+    it has arrived. The server then drops the connection after the answer, so the client
+    must be told, or it sends its next request into a closed connection."""
+    return declared and not whole
+
+
+def _body_received() -> bool:
+    # Quart receives the body in the background as it comes; its completion has no public
+    # name. Arrived in full means the server has parsed all of it and keeps the connection.
+    complete = getattr(request.body, "_complete", None)
+    return complete is None or complete.is_set()
+
+
 async def _finish(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
+    if closes_connection(declares_body(request.headers), _body_received()):
+        response.headers["Connection"] = "close"
     for name, value in g.get("response_headers", {}).items():
         response.headers.setdefault(name, value)
     started = g.get("started", time.perf_counter())

@@ -29,6 +29,11 @@ class BoundedBody:
         self._size = 0
         self._whole = False
 
+    @property
+    def whole(self) -> bool:
+        """Whether the whole body has been read."""
+        return self._whole
+
     async def __call__(self) -> ASGIReceiveEvent:
         """The next message; the body's count and deadline kept."""
         if self._whole:  # after the body only a disconnect is left, whenever it comes
