@@ -69,9 +69,13 @@ class Child:
     stop_timeout_s: float
 
     async def stop(self) -> int:
-        """SIGTERM it and wait; SIGKILL when it does not stop in time. Its exit status."""
+        """SIGTERM it and wait; SIGKILL when it does not stop in time. Its exit status, 0
+        when the SIGTERM itself ended it: a child still starting (before it handles signals)
+        stops so, and that is the stop that was asked for."""
+        asked = False
         if self.proc.returncode is None:
             self.proc.terminate()
+            asked = True
             try:
                 await asyncio.wait_for(self.proc.wait(), self.stop_timeout_s)
             except TimeoutError:
@@ -85,7 +89,7 @@ class Child:
         log.info(
             "child stopped", extra={"event": "child_stopped", "child": self.name, "status": code}
         )
-        return code
+        return 0 if asked and code == -signal.SIGTERM else code
 
 
 async def spawn(name: str, argv: list[str], stop_timeout_s: float, **kwargs: Any) -> Child:
@@ -97,6 +101,7 @@ async def spawn(name: str, argv: list[str], stop_timeout_s: float, **kwargs: Any
         preexec_fn=_stop_with_parent(),
         **kwargs,
     )
+    log.info("child started", extra={"event": "child_started", "child": name, "pid": proc.pid})
     return Child(name, proc, stop_timeout_s)
 
 

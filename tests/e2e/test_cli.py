@@ -90,7 +90,7 @@ def test_serve_runs_until_sigterm_and_logs_json(env: dict[str, str], tmp_path: P
         assert status == 200 and body["status"] == "ok"
         status, body = _get(f"http://127.0.0.1:{port}/v1/sessions")
         assert status == 401 and body["code"] == "UNAUTHENTICATED"
-        assert proc.terminate() == 0
+        assert proc.terminate() == 0, proc.stderr[-3000:]
     finally:
         proc.kill()
     lines = _json_lines(proc.stdout + proc.stderr)
@@ -144,7 +144,7 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
         key = str(announced[0]["key"])
         status, body = _get(f"{base}/v1/nothing", key)
         assert status == 404 and body["code"] == "NOT_FOUND", "the printed key authenticates"
-        assert first.terminate() == 0
+        assert first.terminate() == 0, first.stderr[-3000:]
     finally:
         first.kill()
     assert (tmp_path / "var" / "redis" / "appendonlydir").is_dir(), "AOF is on under ./var"
@@ -166,7 +166,7 @@ def test_up_starts_everything_and_shows_the_key_once(tmp_path: Path) -> None:
         status, body = _get(f"{base}/admin/workspaces/{ws_id}/domains", admin)
         assert status == 200
         assert body["domains"][0]["domain"] == "example.com"  # type: ignore[index]
-        assert second.terminate() == 0
+        assert second.terminate() == 0, second.stderr[-3000:]
     finally:
         second.kill()
 
@@ -184,6 +184,6 @@ def test_up_shows_the_key_once_the_api_answers(tmp_path: Path) -> None:
         assert status == 404 and body["code"] == "NOT_FOUND"
         logged = _json_lines(up.stderr + up.stdout)
         assert any(x.get("event") == "ready" for x in logged), "up says when it serves"
-        assert up.terminate() == 0
+        assert up.terminate() == 0, up.stderr[-3000:]
     finally:
         up.kill()

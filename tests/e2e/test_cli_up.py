@@ -198,6 +198,20 @@ def test_a_stop_to_the_process_group_stops_up_in_order(tmp_path: Path, sig: sign
     assert _problems(second.stdout + second.stderr) == []
 
 
+def test_a_stop_while_the_children_start_is_a_clean_stop(tmp_path: Path) -> None:
+    # Signalled as soon as both children exist, before they handle signals themselves (their
+    # imports alone take longer): they end by the SIGTERM, which is the stop asked for.
+    proc = ServiceProcess(["up", "--port", str(free_port())], base_env(), tmp_path)
+    try:
+        wait_until(lambda: proc.stderr.count('"child_started"') >= 3, 60, "three children")
+        assert proc.terminate() == 0, proc.stderr[-3000:]
+    finally:
+        proc.kill()
+    assert _problems(proc.stdout + proc.stderr) == []
+    stops = [json.loads(line) for line in proc.stderr.splitlines() if "child_stopped" in line]
+    assert {line["child"] for line in stops} == {"api", "worker", "redis"}
+
+
 @contextmanager
 def socket_bound(port: int) -> Iterator[None]:
     """Hold ``127.0.0.1:port`` listening, so that nothing else can serve on it."""
