@@ -25,7 +25,7 @@ from sessions.timefmt import now_ms
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-READ_BLOCK_MS = 2000
+READ_BLOCK_MS = 500
 """Longest a blocking read waits, so a stop request is seen promptly."""
 
 
