@@ -140,6 +140,26 @@ async def instances_a_and_b(
         await shared.aclose()
 
 
+def two_instances(name: str, prefix: str, **overrides: Any) -> Any:
+    """A module's ``cluster`` fixture: :func:`instances_a_and_b` in a folder named ``name``,
+    kept for the module (write ``cluster = two_instances(...)`` at its top level)."""
+
+    @pytest.fixture(scope="module")
+    async def cluster(
+        redis_server: RedisServer,
+        target_site: TargetSite,
+        canary_site: CanarySite,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> AsyncIterator[Cluster]:
+        workdir = tmp_path_factory.mktemp(name)
+        async with instances_a_and_b(
+            redis_server, target_site, canary_site, workdir, prefix, **overrides
+        ) as shared:
+            yield shared
+
+    return cluster
+
+
 @contextlib.asynccontextmanager
 async def api_and_worker(
     redis: RedisServer,

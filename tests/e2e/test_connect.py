@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -25,9 +24,8 @@ from websockets.exceptions import InvalidStatus
 from app.scoped import SCOPES, Grant, Signer
 from app.settings import derive_key
 from sessions.timefmt import now_ms
-from tests.conftest import instances_a_and_b
+from tests.conftest import two_instances
 from tests.support.browser_procs import connect_browsers
-from tests.support.canary_site import CanarySite
 from tests.support.cdp_client import (
     Cdp,
     cdp_url,
@@ -39,42 +37,15 @@ from tests.support.cdp_client import (
 )
 from tests.support.cluster import Cluster, Instance
 from tests.support.live_socket import click, frame_unlike, next_frame, open_stream
-from tests.support.procs import RedisServer, free_port
+from tests.support.procs import free_port
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 
-@pytest.fixture(scope="module")
-async def cluster(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Cluster]:
-    """Instances ``a`` and ``b`` on one prefix, one warm connect browser each."""
-    workdir = tmp_path_factory.mktemp("connect")
-    async with instances_a_and_b(
-        redis_server, target_site, canary_site, workdir, "c", connect_warm=1
-    ) as shared:
-        yield shared
-
-
-@pytest.fixture(scope="module")
-async def key(cluster: Cluster) -> str:
-    _, api_key = await cluster.new_key(("app.test",))
-    return api_key
-
-
-@pytest.fixture
-def a(cluster: Cluster) -> Instance:
-    return cluster.instances["a"]
-
-
-@pytest.fixture
-def b(cluster: Cluster) -> Instance:
-    return cluster.instances["b"]
+cluster = two_instances("connect", "c", connect_warm=1)
+"""Instances ``a`` and ``b`` on one prefix, one warm connect browser each."""
 
 
 async def test_playwright_drives_the_session_page_and_rest_sees_it(

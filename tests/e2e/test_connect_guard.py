@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 
 from sessions.browser import chromium_args
 from sessions.egress import BROWSER_RESOLVER_FLAG
-from tests.conftest import instances_a_and_b
+from tests.conftest import two_instances
 from tests.support.browser_procs import (
     argv_of,
     browsers_if,
@@ -40,10 +39,10 @@ from tests.support.cdp_client import (
     page_target,
     raw_cdp,
 )
-from tests.support.cluster import Cluster, Instance
+from tests.support.cluster import Instance
 from tests.support.hosts import CANARY_IP
 from tests.support.metrics import gauge
-from tests.support.procs import RedisServer, free_port
+from tests.support.procs import free_port
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
@@ -56,30 +55,8 @@ def secret_file(tmp_path: Path) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-async def cluster(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Cluster]:
-    """Instances ``a`` and ``b`` on one prefix, one warm connect browser each."""
-    workdir = tmp_path_factory.mktemp("connect-guard")
-    async with instances_a_and_b(
-        redis_server, target_site, canary_site, workdir, "g", connect_warm=1
-    ) as shared:
-        yield shared
-
-
-@pytest.fixture(scope="module")
-async def key(cluster: Cluster) -> str:
-    _, api_key = await cluster.new_key(("app.test",))
-    return api_key
-
-
-@pytest.fixture
-def a(cluster: Cluster) -> Instance:
-    return cluster.instances["a"]
+cluster = two_instances("connect-guard", "g", connect_warm=1)
+"""Instances ``a`` and ``b`` on one prefix, one warm connect browser each."""
 
 
 _LOAD_OPTIONS = {"disableCache": True, "includeCredentials": False}

@@ -20,34 +20,14 @@ from app.scoped import Grant, Signer
 from app.settings import derive_key
 from sessions.browser import chromium_args
 from sessions.timefmt import now_ms
-from tests.conftest import instances_a_and_b
-from tests.support.canary_site import CanarySite
+from tests.conftest import two_instances
 from tests.support.cluster import Cluster, Instance
 from tests.support.live_socket import click, next_frame, open_stream
-from tests.support.procs import RedisServer
 from tests.support.target_site import TargetSite
 from tests.support.waiting import eventually
 
-
-@pytest.fixture(scope="module")
-async def cluster(
-    redis_server: RedisServer,
-    target_site: TargetSite,
-    canary_site: CanarySite,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Cluster]:
-    """Instances ``a`` and ``b`` on one prefix."""
-    workdir = tmp_path_factory.mktemp("live")
-    async with instances_a_and_b(
-        redis_server, target_site, canary_site, workdir, "l", connect_warm=0
-    ) as shared:
-        yield shared
-
-
-@pytest.fixture(scope="module")
-async def key(cluster: Cluster) -> str:
-    _, api_key = await cluster.new_key(("app.test",))
-    return api_key
+cluster = two_instances("live", "l", connect_warm=0)
+"""Instances ``a`` and ``b`` on one prefix."""
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +39,6 @@ async def viewer() -> AsyncIterator[Browser]:
         )
         yield browser
         await browser.close()
-
-
-@pytest.fixture
-def a(cluster: Cluster) -> Instance:
-    return cluster.instances["a"]
-
-
-@pytest.fixture
-def b(cluster: Cluster) -> Instance:
-    return cluster.instances["b"]
 
 
 async def on_form(a: Instance, key: str, target_site: TargetSite) -> str:
