@@ -31,9 +31,11 @@ NODES = 3
 """Primaries in the cluster (no replicas: each slot has one owner)."""
 BUS_OFFSET = 10_000
 """Redis puts a node's cluster bus on its port plus this."""
-PORT_RANGE = (20_000, 30_000)
-"""Client ports are drawn from here, so that port + :data:`BUS_OFFSET` stays a valid port."""
-READY_TIMEOUT_S = 30.0
+PORT_RANGE = (12_000, 22_000)
+"""Client ports are drawn from here: with port + :data:`BUS_OFFSET` they stay below Linux's
+ephemeral range (from 32768), where any connection or free-port pick of a process beside
+the tests could take a bus port between its check and the node's start."""
+READY_TIMEOUT_S = 60.0
 
 
 def client_for(url: str, *, decode_responses: bool = True) -> RedisClient:
